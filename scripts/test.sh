@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole suite, as CI runs it (make test). Builds the ASan+UBSan debug tree and runs every
+# unit and integration test under it, builds the release tree (warnings differ at -O2), runs
+# each fuzz target briefly on its corpus, and prints a final "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+JOBS=$(nproc)
+passed=0
+failed=0
+failures=()
+
+step() { # name, command...
+  local name=$1
+  shift
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "!!! FAILED: $name"
+  fi
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+step "build release" make -s build
+step "build asan" make -s asan
+if [ -d build/asan ]; then
+  echo "=== ctest (ASan+UBSan)"
+  (cd build/asan && ctest --output-on-failure -j "$JOBS") 2>&1 | tee build/ctest.log
+  # "NN% tests passed, F tests failed out of T"
+  summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' build/ctest.log | tail -1)
+  if [ -n "$summary" ]; then
+    f=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+    t=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
+    passed=$((passed + t - f))
+    failed=$((failed + f))
+    [ "$f" -eq 0 ] || failures+=("ctest")
+  else
+    failed=$((failed + 1))
+    failures+=("ctest (no summary)")
+  fi
+fi
+step "fuzz smoke" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+
+echo
+if ((${#failures[@]})); then
+  echo "failed steps: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]

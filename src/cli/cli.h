@@ -1,0 +1,9 @@
+/* cli.h: subcommands of the sluice binary. Each takes argv without the program name
+ * (argv[0] is the subcommand) and returns the process exit code. The CLI uses only sluice.h
+ * and what the library exports for tools. */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+int sl_cli_inspect(int argc, char **argv);
+
+#endif

@@ -166,8 +166,10 @@ static void put_column_spec(sl_buf *b, const sl_field *f)
 static const char *const words[] = {"alpha", "beta", "gamma", "delta", "épsilon", "ζeta",
                                     "日本語", "emoji 🎉", "", "comma, quote \" and \\"};
 
-static void gen_string(sl_column *c, int mode)
+static void gen_string(sl_column *c, size_t r, int mode)
 {
+    if (mode == 3) /* low cardinality first, then random: dictionary fallback mid-chunk */
+        mode = r < 10000 ? 0 : 1;
     char tmp[256];
     size_t n = 0;
     if (mode == 0) { /* low cardinality */
@@ -250,7 +252,7 @@ static void gen_value(sl_column *c, size_t r, unsigned null_per_mille, int str_m
         return;
     }
     case SL_TYPE_STRING:
-        gen_string(c, str_mode);
+        gen_string(c, r, str_mode);
         return;
     case SL_TYPE_JSON: {
         char tmp[128];
@@ -281,7 +283,8 @@ static void gen_value(sl_column *c, size_t r, unsigned null_per_mille, int str_m
                                                                                       : 1000000000;
         int64_t v;
         if (c->type.unit == SL_UNIT_NS) {
-            static const int64_t sp[] = {INT64_MIN + 1, INT64_MAX, 0, -1, 1};
+            /* near the int64 limits, but not on them: DuckDB reads +-(2^63-1) as +-infinity */
+            static const int64_t sp[] = {INT64_MIN + 1000001, INT64_MAX - 1000001, 0, -1, 1};
             v = r < 5 ? sp[r] : (int64_t)x;
         } else {
             int64_t sp[] = {lo_s * per_s, hi_s * per_s + per_s - 1, 0, -1, 1};
@@ -317,7 +320,7 @@ typedef struct {
     size_t rows;
     size_t batch_rows;
     unsigned null_per_mille;
-    int str_mode;          /* 0 low cardinality, 1 short random, 2 long random */
+    int str_mode;          /* 0 low cardinality, 1 short random, 2 long random, 3: 0 then 1 */
     size_t row_group_rows; /* 0 = default */
     size_t page_rows;
     size_t dict_bytes;     /* (size_t)-1 = default */
@@ -511,7 +514,7 @@ int main(int argc, char **argv)
          false},
         {"no_page_index", SL_CODEC_SNAPPY, true, 2000, 1000, 100, 0, 0, 0, D, 1, false, true,
          false},
-        {"dict_fallback", SL_CODEC_SNAPPY, true, 20000, 4096, 20, 1, 0, 2000, 2048, 1, true,
+        {"dict_fallback", SL_CODEC_SNAPPY, true, 20000, 4096, 20, 3, 0, 2000, 2048, 1, true,
          false, false},
         {"long_strings", SL_CODEC_ZSTD, true, 5000, 1000, 20, 2, 0, 0, D, 1, true, false, false},
         {"big_pages", SL_CODEC_SNAPPY, true, 100000, 8192, 10, 2, 40000, 0, D, 1, true, false,

@@ -223,6 +223,8 @@ typedef struct {
     int page_version;        /* 1 (default) or 2 */
     bool page_index;         /* write ColumnIndex/OffsetIndex; default true */
     size_t stats_max_bytes;  /* truncate byte-array statistics; default 64 */
+    int threads;             /* encode columns on this many threads; <= 1: the caller's only.
+                                The output is the same whatever the count. */
     const sl_kv *kv;         /* extra key-value metadata, borrowed until finish */
     size_t nkv;
 } sl_pq_opts;

@@ -43,6 +43,12 @@ if [ -d build/asan ]; then
     failures+=("ctest (no summary)")
   fi
 fi
+# threaded code under ThreadSanitizer (clang): the unit tests, without the allocation-failure
+# ones (they wrap malloc, which TSan intercepts itself)
+tsan_units() {
+  make -s tsan && (cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest -R '^unit\.' -E '_oom_test' --output-on-failure -j "$JOBS")
+}
+step "unit tests under TSan" tsan_units
 step "fuzz smoke" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 echo

@@ -75,7 +75,19 @@ for (const line of readFileSync(`${dir}/list.txt`, 'utf8').split('\n').filter(Bo
     });
   }
 
-  const md = await q(`SELECT * FROM parquet_metadata('${file}') ORDER BY row_group_id, column_id`);
+  // stats_min_value/stats_max_value are only selected for decimal columns: DuckDB fails to
+  // render ns timestamp statistics near the int64 limits ("Date out of range")
+  const md = await q(`SELECT row_group_id, row_group_num_rows, column_id, path_in_schema, num_values,
+      stats_null_count, compression, encodings, dictionary_page_offset, min_is_exact
+    FROM parquet_metadata('${file}') ORDER BY row_group_id, column_id`);
+  const decCols = exp.columns.filter((c) => c.type === 'decimal').map((c) => `'${c.name}'`);
+  const decStats = decCols.length ? await q(`SELECT row_group_id, column_id, stats_min_value, stats_max_value
+      FROM parquet_metadata('${file}') WHERE path_in_schema IN (${decCols.join(',')})`) : [];
+  for (const d of decStats) {
+    const r = md.find((x) => x.row_group_id === d.row_group_id && x.column_id === d.column_id);
+    r.stats_min_value = d.stats_min_value;
+    r.stats_max_value = d.stats_max_value;
+  }
   // raw parsers: integers, dates and timestamps as their stored integers, byte arrays as bytes
   const id = (x) => x;
   const hmeta = await parquetMetadataAsync(await asyncBufferFromFile(file), {
@@ -126,7 +138,7 @@ for (const line of readFileSync(`${dir}/list.txt`, 'utf8').split('\n').filter(Bo
         if (mn === 0) check(Object.is(hs.min_value, -0), name, `${where} zero min must be -0.0`);
         if (mx === 0) check(Object.is(hs.max_value, 0), name, `${where} zero max must be +0.0`);
       } else if (col.type === 'string' || col.type === 'binary' || col.type === 'json') {
-        if (!nonNull.length) { check(r.stats_min_value === null, name, `${where} bounds without values`); return; }
+        if (!nonNull.length) { check(hs.min_value === undefined, name, `${where} bounds without values`); return; }
         const bytes = nonNull.map((v) => (col.type === 'binary' ? hexToBytes(v) : enc.encode(v)));
         bytes.sort(cmpBytes);
         const tmin = bytes[0], tmax = bytes[bytes.length - 1];

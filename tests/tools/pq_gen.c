@@ -283,9 +283,13 @@ static void gen_value(sl_column *c, size_t r, unsigned null_per_mille, int str_m
                                                                                       : 1000000000;
         int64_t v;
         if (c->type.unit == SL_UNIT_NS) {
-            /* near the int64 limits, but not on them: DuckDB reads +-(2^63-1) as +-infinity */
-            static const int64_t sp[] = {INT64_MIN + 1000001, INT64_MAX - 1000001, 0, -1, 1};
-            v = r < 5 ? sp[r] : (int64_t)x;
+            /* near the int64 limits (1677-10-03 and 2262-03-30), not on them: DuckDB reads
+             * +-(2^63-1) as +-infinity and cannot render statistics within days of the limits */
+            static const int64_t sp[] = {INT64_MIN + 1000000000000000LL,
+                                         INT64_MAX - 1000000000000000LL, 0, -1, 1};
+            v = r < 5 ? sp[r] : (int64_t)(x % (uint64_t)(INT64_MAX - 1000000000000000LL));
+            if (x & 1)
+                v = -v;
         } else {
             int64_t sp[] = {lo_s * per_s, hi_s * per_s + per_s - 1, 0, -1, 1};
             v = r < 5 ? sp[r]

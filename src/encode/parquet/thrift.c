@@ -158,9 +158,11 @@ void sl_tw_elem_bool(sl_tw *tw, bool v)
 
 void sl_tr_init(sl_tr *tr, const void *p, size_t n)
 {
+    static const uint8_t empty[1];
     memset(tr, 0, sizeof(*tr));
-    tr->p = p;
-    tr->end = tr->p + n;
+    /* NULL + 0 is undefined behaviour (UBSan reports it); read an empty range instead */
+    tr->p = p ? p : empty;
+    tr->end = tr->p + (p ? n : 0);
     tr->depth = -1;
 }
 

@@ -20,12 +20,20 @@
  *   Byte arrays compare as unsigned bytes and are truncated to stats_max_bytes (strings at a
  *   UTF-8 boundary), the max then incremented so it stays an upper bound.
  *
+ *   Threads: with opts.threads > 1 each slice's columns are encoded in parallel by a small pool
+ *   (columns are independent until the row group is written). Slicing does not depend on the
+ *   thread count, so the file is byte-identical whatever the thread count. Per-column state
+ *   (pages, blobs, error text) is touched only by the thread encoding that column; everything
+ *   shared (output, footer, row groups) is touched only by the calling thread.
+ *
  * Invariants
  *   - w->pos is the number of bytes written to the output so far; offsets in metadata are
  *     computed from it, so everything must go through w_write().
  *   - After an error the writer is poisoned (w->failed): later calls return that error.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +120,27 @@ typedef struct colw {
 
     /* scratch */
     sl_buf body, comp, hdr, tmp;
+
+    blob *blobs;      /* page bounds for the ColumnIndex (this column's thread only) */
+    char errmsg[160]; /* detail of a failure while encoding this column */
 } colw;
+
+/* Encoding pool: helpers wait for a generation bump, then take columns from next_col. */
+typedef struct {
+    pthread_t *tids;
+    sl_codec_ctx **ctx; /* one per helper */
+    int n;              /* helper threads */
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    uint64_t gen;
+    int busy;
+    bool stop;
+    struct sl_pq_writer *w;
+    const sl_batch *batch;
+    size_t a, b;
+    atomic_size_t next_col;
+    sl_err *errs; /* per column */
+} enc_pool;
 
 /* A finished column chunk's footer data and its page index, kept until finish(). */
 typedef struct {
@@ -139,6 +167,7 @@ struct sl_pq_writer {
     bool finished;
     sl_pq_schema_elem *schema_elems;
     sl_buf schema_json;
+    enc_pool *pool;
 };
 
 static sl_err fail(sl_pq_writer *w, sl_err err, const char *fmt, ...)
@@ -156,18 +185,45 @@ static sl_err fail(sl_pq_writer *w, sl_err err, const char *fmt, ...)
     return err;
 }
 
-static blob *blob_new(sl_pq_writer *w, const void *p, size_t n)
+static blob *blob_push(blob **list, const void *p, size_t n)
 {
     blob *b = malloc(sizeof(*b) + n + 1);
     if (!b)
         return NULL;
-    b->next = w->blobs;
-    w->blobs = b;
+    b->next = *list;
+    *list = b;
     b->len = (uint32_t)n;
     if (n)
         memcpy(b->data, p, n);
     b->data[n] = 0;
     return b;
+}
+
+static blob *blob_new(sl_pq_writer *w, const void *p, size_t n)
+{
+    return blob_push(&w->blobs, p, n);
+}
+
+static void blobs_free(blob *b)
+{
+    while (b) {
+        blob *n = b->next;
+        free(b);
+        b = n;
+    }
+}
+
+static sl_err colw_fail(colw *c, sl_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records a failure of one column (thread-safe: the column is this thread's). */
+static sl_err colw_fail(colw *c, sl_err err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+    va_end(ap);
+    return err;
 }
 
 static sl_pq_bin bin_of(const blob *b)
@@ -526,6 +582,7 @@ static void colw_release(colw *c)
     sl_buf_release(&c->hdr);
     sl_buf_release(&c->tmp);
     dict_release(&c->dict);
+    blobs_free(c->blobs);
 }
 
 static void chunk_reset(const sl_pq_writer *w, colw *c)
@@ -591,7 +648,8 @@ static size_t page_size_estimate(const colw *c)
 }
 
 /* Appends the page in c->body (levels + values, uncompressed) to the chunk with its header. */
-static sl_err emit_page(sl_pq_writer *w, colw *c, bool dict_page_enc, size_t levels_len)
+static sl_err emit_page(sl_pq_writer *w, colw *c, sl_codec_ctx *cc, bool dict_page_enc,
+                        size_t levels_len)
 {
     sl_err err;
     sl_pq_page_header h;
@@ -603,7 +661,7 @@ static sl_err emit_page(sl_pq_writer *w, colw *c, bool dict_page_enc, size_t lev
         /* v2: levels stay uncompressed in front of the compressed values */
         if ((err = sl_buf_append(&c->comp, c->body.ptr, levels_len)))
             return err;
-        if ((err = sl_codec_compress(w->codec, c->body.ptr + levels_len, values_len, &c->comp)))
+        if ((err = sl_codec_compress(cc, c->body.ptr + levels_len, values_len, &c->comp)))
             return err;
         h.type = PQ_DATA_PAGE_V2;
         h.has_data_page_v2 = true;
@@ -616,7 +674,7 @@ static sl_err emit_page(sl_pq_writer *w, colw *c, bool dict_page_enc, size_t lev
         h.data_page_v2.has_is_compressed = true;
         h.data_page_v2.is_compressed = w->opts.codec != SL_CODEC_NONE;
     } else {
-        if ((err = sl_codec_compress(w->codec, c->body.ptr, c->body.len, &c->comp)))
+        if ((err = sl_codec_compress(cc, c->body.ptr, c->body.len, &c->comp)))
             return err;
         h.type = PQ_DATA_PAGE;
         h.has_data_page = true;
@@ -626,7 +684,7 @@ static sl_err emit_page(sl_pq_writer *w, colw *c, bool dict_page_enc, size_t lev
         h.data_page.repetition_level_encoding = PQ_ENC_RLE;
     }
     if (c->body.len > INT32_MAX || c->comp.len > INT32_MAX)
-        return fail(w, SL_FULL, "column '%s': page larger than 2 GiB", c->field->name);
+        return colw_fail(c, SL_FULL, "column '%s': page larger than 2 GiB", c->field->name);
     h.uncompressed_page_size = (int32_t)c->body.len;
     h.compressed_page_size = (int32_t)c->comp.len;
     c->hdr.len = 0;
@@ -697,8 +755,8 @@ static sl_err emit_page(sl_pq_writer *w, colw *c, bool dict_page_enc, size_t lev
         c->chunk_has_value = true;
     if (pi->has_minmax && w->opts.page_index) {
         /* kept for the ColumnIndex, truncated like chunk statistics at the end */
-        pi->min = blob_new(w, mm->min.ptr, mm->min.len);
-        pi->max = blob_new(w, mm->max.ptr, mm->max.len);
+        pi->min = blob_push(&c->blobs, mm->min.ptr, mm->min.len);
+        pi->max = blob_push(&c->blobs, mm->max.ptr, mm->max.len);
         if (!pi->min || !pi->max)
             return SL_NOMEM;
     }
@@ -740,7 +798,7 @@ static sl_err encode_levels(sl_pq_writer *w, colw *c, size_t *levels_len)
     return SL_OK;
 }
 
-static sl_err flush_page(sl_pq_writer *w, colw *c)
+static sl_err flush_page(sl_pq_writer *w, colw *c, sl_codec_ctx *cc)
 {
     sl_err err;
     if (c->ndefs == 0)
@@ -788,7 +846,7 @@ static sl_err flush_page(sl_pq_writer *w, colw *c)
     } else if ((err = sl_buf_append(&c->body, c->plain.ptr, c->plain.len))) {
         return err;
     }
-    return emit_page(w, c, use_dict, levels_len);
+    return emit_page(w, c, cc, use_dict, levels_len);
 }
 
 /* ---- appending values ----------------------------------------------------------------- */
@@ -796,7 +854,7 @@ static sl_err flush_page(sl_pq_writer *w, colw *c)
 
 /* Converts rows [a, b) of a decimal column to physical values (int32, int64 or big-endian
  * FLBA) in c->tmp; checks each value against the precision. */
-static sl_err decimal_physical(sl_pq_writer *w, colw *c, const sl_column *col, size_t a, size_t b)
+static sl_err decimal_physical(colw *c, const sl_column *col, size_t a, size_t b)
 {
     sl_err err;
     c->tmp.len = 0;
@@ -817,8 +875,9 @@ static sl_err decimal_physical(sl_pq_writer *w, colw *c, const sl_column *col, s
             memcpy(&v, col->data + r * 16, 16);
         }
         if ((!col->valid || col->valid[r]) && (v >= limit || v <= -limit))
-            return fail(w, SL_INVALID, "column '%s' row %zu: decimal value does not fit precision %u",
-                        c->field->name, r, prec);
+            return colw_fail(c, SL_INVALID,
+                             "column '%s' row %zu: decimal value does not fit precision %u",
+                             c->field->name, r, prec);
         if (c->ptype == PQ_INT32) {
             int32_t x = (int32_t)v;
             memcpy(o, &x, 4);
@@ -1036,7 +1095,8 @@ static size_t rows_within_budget(const sl_pq_writer *w, const colw *c, const sl_
 }
 
 /* Appends rows [a, b) of col to c's current page(s). */
-static sl_err colw_add(sl_pq_writer *w, colw *c, const sl_column *col, size_t a, size_t b)
+static sl_err colw_add(sl_pq_writer *w, colw *c, sl_codec_ctx *cc, const sl_column *col,
+                       size_t a, size_t b)
 {
     sl_err err;
     while (a < b) {
@@ -1049,7 +1109,7 @@ static sl_err colw_add(sl_pq_writer *w, colw *c, const sl_column *col, size_t a,
         if (col->width) {
             const uint8_t *vals = col->data + a * col->width;
             if (c->field->type.id == SL_TYPE_DECIMAL) {
-                if ((err = decimal_physical(w, c, col, a, a + n)))
+                if ((err = decimal_physical(c, col, a, a + n)))
                     return err;
                 vals = c->tmp.ptr;
             }
@@ -1077,14 +1137,14 @@ static sl_err colw_add(sl_pq_writer *w, colw *c, const sl_column *col, size_t a,
         a += taken;
         if (taken < n) {
             /* dictionary full: finish this page with the dictionary, continue PLAIN */
-            if ((err = flush_page(w, c)))
+            if ((err = flush_page(w, c, cc)))
                 return err;
             c->dict_on = false;
             c->dict_tried = true;
             continue;
         }
         if (c->ndefs >= w->opts.page_rows || page_size_estimate(c) >= w->opts.page_bytes)
-            if ((err = flush_page(w, c)))
+            if ((err = flush_page(w, c, cc)))
                 return err;
     }
     return SL_OK;
@@ -1205,8 +1265,8 @@ static sl_err flush_row_group(sl_pq_writer *w)
     if (w->rg_rows == 0)
         return SL_OK;
     for (size_t i = 0; i < w->ncols; i++)
-        if ((err = flush_page(w, &w->cols[i])))
-            return err;
+        if ((err = flush_page(w, &w->cols[i], w->codec)))
+            return fail(w, err, "%s", w->cols[i].errmsg[0] ? w->cols[i].errmsg : sl_strerror(err));
     if (w->nrgs == w->rgs_cap) {
         size_t ncap = w->rgs_cap ? w->rgs_cap * 2 : 8;
         rg_done *r = realloc(w->rgs, ncap * sizeof(*r));
@@ -1413,6 +1473,139 @@ static size_t rg_bytes(const sl_pq_writer *w)
     return total;
 }
 
+/* ---- encoding pool ------------------------------------------------------------------- */
+
+/* Encodes the columns of the current job until none is left; any thread may call it. */
+static void pool_work(enc_pool *p, sl_codec_ctx *cc)
+{
+    sl_pq_writer *w = p->w;
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&p->next_col, 1, memory_order_relaxed);
+        if (i >= w->ncols)
+            return;
+        p->errs[i] = colw_add(w, &w->cols[i], cc, &p->batch->cols[i], p->a, p->b);
+    }
+}
+
+static void *pool_main(void *arg)
+{
+    enc_pool *p = ((void **)arg)[0];
+    sl_codec_ctx *cc = ((void **)arg)[1];
+    free(arg);
+    uint64_t seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->gen == seen && !p->stop)
+            pthread_cond_wait(&p->go, &p->mu);
+        if (p->stop)
+            break;
+        seen = p->gen;
+        pthread_mutex_unlock(&p->mu);
+        pool_work(p, cc);
+        pthread_mutex_lock(&p->mu);
+        if (--p->busy == 0)
+            pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void pool_destroy(enc_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n; i++)
+        pthread_join(p->tids[i], NULL);
+    for (int i = 0; i < p->n; i++)
+        sl_codec_ctx_destroy(p->ctx[i]);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->go);
+    pthread_cond_destroy(&p->done);
+    free(p->tids);
+    free(p->ctx);
+    free(p->errs);
+    free(p);
+}
+
+static sl_err pool_create(sl_pq_writer *w, int helpers, enc_pool **out)
+{
+    enc_pool *p = calloc(1, sizeof(*p));
+    if (!p)
+        return SL_NOMEM;
+    p->w = w;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->go, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->tids = calloc((size_t)helpers, sizeof(*p->tids));
+    p->ctx = calloc((size_t)helpers, sizeof(*p->ctx));
+    p->errs = calloc(w->ncols, sizeof(*p->errs));
+    if (!p->tids || !p->ctx || !p->errs) {
+        pool_destroy(p);
+        return SL_NOMEM;
+    }
+    for (int i = 0; i < helpers; i++) {
+        sl_err err = sl_codec_ctx_create(w->opts.codec, w->opts.level, &p->ctx[i]);
+        void **arg = malloc(2 * sizeof(*arg));
+        if (err || !arg) {
+            free(arg);
+            sl_codec_ctx_destroy(p->ctx[i]);
+            p->ctx[i] = NULL;
+            pool_destroy(p);
+            return err ? err : SL_NOMEM;
+        }
+        arg[0] = p;
+        arg[1] = p->ctx[i];
+        if (pthread_create(&p->tids[i], NULL, pool_main, arg)) {
+            free(arg);
+            sl_codec_ctx_destroy(p->ctx[i]);
+            p->ctx[i] = NULL;
+            pool_destroy(p);
+            return SL_NOMEM;
+        }
+        p->n++;
+    }
+    *out = p;
+    return SL_OK;
+}
+
+/* Encodes rows [a, b) of every column, in parallel when a pool exists. Returns the error of
+ * the first failing column, with its message copied to the writer. */
+static sl_err encode_slice(sl_pq_writer *w, const sl_batch *batch, size_t a, size_t b)
+{
+    sl_err err;
+    enc_pool *p = w->pool;
+    if (!p) {
+        for (size_t i = 0; i < w->ncols; i++)
+            if ((err = colw_add(w, &w->cols[i], w->codec, &batch->cols[i], a, b)))
+                return fail(w, err, "%s",
+                            w->cols[i].errmsg[0] ? w->cols[i].errmsg : sl_strerror(err));
+        return SL_OK;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->batch = batch;
+    p->a = a;
+    p->b = b;
+    atomic_store_explicit(&p->next_col, 0, memory_order_relaxed);
+    p->busy = p->n;
+    p->gen++;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    pool_work(p, w->codec);
+    pthread_mutex_lock(&p->mu);
+    while (p->busy > 0)
+        pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < w->ncols; i++)
+        if (p->errs[i])
+            return fail(w, p->errs[i], "%s",
+                        w->cols[i].errmsg[0] ? w->cols[i].errmsg : sl_strerror(p->errs[i]));
+    return SL_OK;
+}
+
 /* ---- public API ------------------------------------------------------------------------ */
 
 void sl_pq_opts_default(sl_pq_opts *o)
@@ -1504,6 +1697,8 @@ sl_err sl_pq_writer_create(const sl_schema *schema, const sl_pq_opts *opts, sl_o
     }
     if ((err = schema_json(schema, &w->schema_json)))
         goto out_free;
+    if (o->threads > 1 && (err = pool_create(w, o->threads - 1, &w->pool)))
+        goto out_free;
     if ((err = w_write(w, "PAR1", 4)))
         goto out_free;
     *out_writer = w;
@@ -1548,9 +1743,8 @@ sl_err sl_pq_writer_write(sl_pq_writer *w, const sl_batch *b)
             n = w->opts.page_rows;
         if (w->opts.row_group_rows && n > w->opts.row_group_rows - (size_t)w->rg_rows)
             n = w->opts.row_group_rows - (size_t)w->rg_rows;
-        for (size_t i = 0; i < w->ncols; i++)
-            if ((err = colw_add(w, &w->cols[i], &b->cols[i], a, a + n)))
-                goto out_fail;
+        if ((err = encode_slice(w, b, a, a + n)))
+            return err;
         w->rg_rows += (int64_t)n;
         w->total_rows += n;
         a += n;
@@ -1687,6 +1881,7 @@ void sl_pq_writer_destroy(sl_pq_writer *w)
 {
     if (!w)
         return;
+    pool_destroy(w->pool);
     for (size_t i = 0; w->cols && i < w->ncols; i++)
         colw_release(&w->cols[i]);
     free(w->cols);

@@ -180,6 +180,55 @@ void sl_batch_clear(sl_batch *batch);
 size_t sl_batch_rows(const sl_batch *batch);
 SL_NODISCARD sl_err sl_batch_check(const sl_batch *batch);
 
+/* ---- schema JSON (src/column/schema_json.c) --------------------------------------------- */
+
+/* A model: a schema plus what the pipeline needs to know about its rows. */
+typedef struct sl_model {
+    sl_schema *schema;
+    char *event_key;     /* field name used to deduplicate events, or NULL */
+    char **partition_by; /* field names, in order */
+    size_t npartition_by;
+} sl_model;
+
+/* Parses a type spelling: "int64", "bigint", "timestamp[us, UTC]", "decimal(12,2)", ... (the
+ * grammar is docs/coercion.md, "Schema JSON"). On SL_FORMAT errmsg (may be NULL) says why. */
+SL_NODISCARD sl_err sl_type_parse(const char *s, size_t n, sl_type *out, char *errmsg,
+                                  size_t errlen);
+
+/* Parses a model document:
+ *   {"fields":[{"name":"id","type":"int64","nullable":false}, ...],
+ *    "event_key":"id", "partition_by":["dt"]}
+ * "nullable" defaults to true; unknown keys are errors. SL_FORMAT with errmsg (may be NULL)
+ * like "fields[2].type: unknown type 'int128' (expected one of ...) (line 4, column 13)";
+ * SL_NOMEM. On SL_OK *out is yours (sl_model_destroy). */
+SL_NODISCARD sl_err sl_model_from_json(const char *text, size_t n, sl_model **out, char *errmsg,
+                                       size_t errlen);
+void sl_model_destroy(sl_model *model); /* NULL is a no-op */
+/* The same document, keeping only the schema (event_key and partition_by are still checked). */
+SL_NODISCARD sl_err sl_schema_from_json(const char *text, size_t n, sl_schema **out,
+                                        char *errmsg, size_t errlen);
+/* Compact JSON text, NUL-terminated, that the parsers above read back to an equal schema or
+ * model; free() it. SL_INVALID for a name that is not valid UTF-8. */
+SL_NODISCARD sl_err sl_schema_to_json(const sl_schema *schema, char **out);
+SL_NODISCARD sl_err sl_model_to_json(const sl_model *model, char **out);
+
+/* ---- batch editing (src/column/compact.c) ------------------------------------------------ */
+
+/* Room for `rows` more rows and, for string/binary/json, `bytes` more value bytes, so that a
+ * caller may then write slots directly (col->data, col->valid, col->offsets, col->bytes) and
+ * bump col->len. SL_FULL if the bytes would pass 4 GiB (nothing is allocated then), SL_NOMEM;
+ * on failure the contents are unchanged (capacity may have grown). */
+SL_NODISCARD sl_err sl_col_reserve(sl_column *col, size_t rows, size_t bytes);
+/* Keeps the first `rows` rows (no-op if the column is shorter); null_count and bytes_len
+ * follow. Allocations are kept. */
+void sl_col_truncate(sl_column *col, size_t rows);
+/* Removes the rows listed in rows[0..n) (ascending, unique, each < col->len), keeping the order
+ * of the others. O(len - rows[0]). */
+void sl_col_remove_rows(sl_column *col, const size_t *rows, size_t n);
+/* The same on every column of a batch. */
+void sl_batch_truncate(sl_batch *batch, size_t rows);
+void sl_batch_remove_rows(sl_batch *batch, const size_t *rows, size_t n);
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 /* Where encoded bytes go. write() must take all n bytes or fail. */
@@ -248,6 +297,81 @@ const char *sl_pq_writer_errmsg(const sl_pq_writer *w);
 uint64_t sl_pq_writer_rows(const sl_pq_writer *w);
 uint64_t sl_pq_writer_bytes(const sl_pq_writer *w);
 void sl_pq_writer_destroy(sl_pq_writer *w);
+
+/* ---- file conversion (sluice convert) --------------------------------------------------- */
+
+typedef enum {
+    SL_FMT_AUTO,    /* input: from the file name, else sniffed; output: from the name, else Parquet */
+    SL_FMT_CSV,
+    SL_FMT_JSONL,
+    SL_FMT_PARQUET, /* output only (input: the job API, a later issue) */
+    SL_FMT_NDJSON,  /* output: NDJSON (same as JSONL) */
+} sl_format;
+
+typedef enum {
+    SL_ON_ERROR_FAIL,    /* first bad row stops the conversion; no output is left behind */
+    SL_ON_ERROR_SKIP,    /* bad rows are skipped, counted and reported */
+    SL_ON_ERROR_REJECTS, /* bad rows go to rejects_path as NDJSON with line, column, reason */
+} sl_on_error;
+
+typedef struct {
+    uint64_t rows_in;      /* records read (good and bad) */
+    uint64_t rows_out;     /* rows written */
+    uint64_t rows_rejected;
+    uint64_t bytes_in;     /* raw input bytes consumed (compressed, if the input is) */
+    int64_t bytes_in_total; /* input size, -1 if unknown (a pipe) */
+    uint64_t bytes_out;
+    double seconds;
+} sl_convert_progress;
+
+typedef struct {
+    const char *input;     /* path or "-" for stdin; gzip/zstd detected by magic bytes */
+    const char *output;    /* path or "-" for stdout */
+    sl_format in_format;
+    sl_format out_format;
+    const sl_schema *schema; /* NULL: infer from the first infer_rows records */
+    size_t infer_rows;     /* default 10000 */
+    char delimiter;        /* CSV, default ',' */
+    char quote;            /* CSV, default '"' */
+    char escape;           /* CSV, default 0: doubled quotes */
+    bool header;           /* CSV has a header row (default true) */
+    const char *const *null_tokens; /* NULL = defaults ("", NULL, null, \N) */
+    size_t nnull_tokens;
+    bool unknown_fields_reject; /* JSON: a key not in the schema rejects the row */
+    sl_pq_opts parquet;    /* codec, row group size, ... (threads are set from .threads) */
+    int threads;           /* 0 = all cores */
+    sl_on_error on_error;
+    const char *rejects_path; /* SL_ON_ERROR_REJECTS */
+    size_t max_error_lines;   /* how many rejected rows to keep for the report (default 20) */
+    size_t chunk_bytes;       /* input chunk handed to a worker (default 4 MiB) */
+    /* Called about 4 times a second from the converting thread (may be NULL). */
+    void (*progress)(void *ctx, const sl_convert_progress *p);
+    void *progress_ctx;
+} sl_convert_opts;
+
+void sl_convert_opts_default(sl_convert_opts *o);
+
+typedef struct {
+    uint64_t line;
+    char column[64];
+    char code[24];
+    char message[160];
+} sl_convert_error;
+
+typedef struct {
+    sl_convert_progress totals;
+    sl_format in_format, out_format;
+    size_t nerrors;            /* kept in errors[] (first max_error_lines) */
+    sl_convert_error *errors;  /* owned; free with sl_convert_result_release */
+    char message[512];         /* what failed, when the call fails */
+    char hint[256];            /* what to do about it, may be empty */
+} sl_convert_result;
+
+/* Converts one file. On SL_OK the output is complete (written under a temporary name and
+ * renamed, for files). On failure nothing is left at the output path and res->message says
+ * why (for SL_ON_ERROR_FAIL with a bad row: line, column and reason). */
+SL_NODISCARD sl_err sl_convert_file(const sl_convert_opts *o, sl_convert_result *res);
+void sl_convert_result_release(sl_convert_result *res);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git clang libclang-rt-14-dev
   libsnappy-dev libzstd-dev liblz4-dev zlib1g-dev
   libcmocka-dev
-  python3 python3-pandas
+  python3 python3-pandas zstd gzip bsdutils time bc
   nodejs npm
 )
 

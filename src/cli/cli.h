@@ -5,5 +5,6 @@
 #define SL_CLI_H
 
 int sl_cli_inspect(int argc, char **argv);
+int sl_cli_convert(int argc, char **argv);
 
 #endif

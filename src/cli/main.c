@@ -20,6 +20,7 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const subcommand commands[] = {
+    {"convert", sl_cli_convert, "convert CSV / JSON Lines to Parquet, NDJSON or CSV"},
     {"inspect", sl_cli_inspect, "show schema, row groups, encodings and statistics of a Parquet file"},
     {"version", cmd_version, "print the version"},
 };

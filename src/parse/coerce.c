@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE /* strtod_l, strtof_l, newlocale */
 #include "parse/coerce.h"
+#include "parse/coerce_pow5.h"
 #include "parse/csv.h"
 #include "parse/json.h"
 #include "util/buf.h"
@@ -32,6 +33,7 @@
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -66,6 +68,36 @@ static bool eq_word(const uint8_t *p, size_t n, const char *w)
 
 /* ---- integers ----------------------------------------------------------------------------- */
 
+/* Eight ASCII digits at p as a number (SWAR, after simdjson / fast_float); false if any byte is
+ * not a digit. */
+static inline bool eight_digits(const uint8_t *p, uint64_t *out)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    if (((v & 0xF0F0F0F0F0F0F0F0ull) |
+         (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) != 0x3333333333333333ull)
+        return false;
+    v -= 0x3030303030303030ull;
+    v = v * 10 + (v >> 8);
+    v = ((v & 0x000000FF000000FFull) * 0x000F424000000064ull +
+         ((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull) >>
+        32;
+    *out = v;
+    return true;
+#else
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++) {
+        unsigned d = dval(p[k]);
+        if (d > 9)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+#endif
+}
+
 sl_row_code sl_parse_i64(const uint8_t *p, size_t n, int64_t *out, const char **why)
 {
     size_t i = 0;
@@ -78,7 +110,13 @@ sl_row_code sl_parse_i64(const uint8_t *p, size_t n, int64_t *out, const char **
         goto not_int;
     uint64_t v = 0;
     if (n - i <= 18) {
-        /* 18 digits cannot overflow */
+        /* 18 digits cannot overflow; 8 at a time while there are 8 */
+        for (; n - i >= 8; i += 8) {
+            uint64_t e;
+            if (UNLIKELY(!eight_digits(p + i, &e)))
+                goto not_int;
+            v = v * 100000000 + e;
+        }
         for (; i < n; i++) {
             unsigned d = dval(p[i]);
             if (UNLIKELY(d > 9))
@@ -465,6 +503,102 @@ static float fallback_f32(const uint8_t *p, size_t n)
 #define SL_FAST_FLOAT 0
 #endif
 
+/* Eisel-Lemire: w * 10^q (w != 0, at most 19 digits, exact) to the nearest binary64/binary32
+ * with one or two 64x64->128 multiplications by a truncated power of five (coerce_pow5.h),
+ * following fast_float's decimal_to_binary.h. Correct for every exact w of at most 19 digits
+ * (Mushtak & Lemire, "Fast number parsing without fallback", 2023); the older conservative
+ * check that could send a few inputs to strtod is kept anyway, it costs nothing. */
+typedef struct {
+    int mbits;            /* explicit mantissa bits */
+    int min_exp;          /* exponent bias, negated */
+    int inf_power;        /* biased exponent of infinity */
+    int min_q, max_q;     /* w * 10^q is 0 below, infinite above */
+    int even_lo, even_hi; /* q range where exact halfway cases can occur */
+} flt_format;
+
+static const flt_format F64 = {52, -1023, 0x7FF, -342, 308, -4, 23};
+static const flt_format F32 = {23, -127, 0xFF, -64, 38, -17, 10};
+
+/* false: undecided, use the fallback. Else *mant (without the implicit bit) and *pow2 (biased
+ * exponent; inf_power = overflow). */
+static bool eisel_lemire(const flt_format *F, int64_t q, uint64_t w, uint64_t *mant, int32_t *pow2)
+{
+    if (q < F->min_q) {
+        *mant = 0;
+        *pow2 = 0;
+        return true;
+    }
+    if (q > F->max_q) {
+        *mant = 0;
+        *pow2 = F->inf_power;
+        return true;
+    }
+    int lz = __builtin_clzll(w);
+    w <<= lz;
+    size_t idx = 2 * (size_t)(q - SL_POW5_MIN_Q);
+    unsigned __int128 first = (unsigned __int128)w * sl_pow5_128[idx];
+    uint64_t hi = (uint64_t)(first >> 64), lo = (uint64_t)first;
+    uint64_t precision_mask = UINT64_MAX >> (F->mbits + 3);
+    if ((hi & precision_mask) == precision_mask) {
+        unsigned __int128 second = (unsigned __int128)w * sl_pow5_128[idx + 1];
+        uint64_t shi = (uint64_t)(second >> 64);
+        lo += shi;
+        if (shi > lo)
+            hi++;
+    }
+    if (lo == UINT64_MAX && (q < -27 || q > 55))
+        return false;
+    int upperbit = (int)(hi >> 63);
+    int shift = upperbit + 64 - F->mbits - 3;
+    uint64_t m = hi >> shift;
+    int32_t p2 = (int32_t)((217706 * (int32_t)q) >> 16) + 63 + upperbit - lz - F->min_exp;
+    if (p2 <= 0) { /* subnormal */
+        if (-p2 + 1 >= 64) {
+            *mant = 0;
+            *pow2 = 0;
+            return true;
+        }
+        m >>= -p2 + 1;
+        m += m & 1;
+        m >>= 1;
+        *pow2 = m < (1ull << F->mbits) ? 0 : 1;
+        *mant = m & ~(1ull << F->mbits);
+        return true;
+    }
+    /* exactly halfway between two floats: round to even, not up */
+    if (lo <= 1 && q >= F->even_lo && q <= F->even_hi && (m & 3) == 1 && (m << shift) == hi)
+        m &= ~1ull;
+    m += m & 1;
+    m >>= 1;
+    if (m >= (2ull << F->mbits)) {
+        m = 1ull << F->mbits;
+        p2++;
+    }
+    m &= ~(1ull << F->mbits);
+    if (p2 >= F->inf_power) {
+        p2 = F->inf_power;
+        m = 0;
+    }
+    *mant = m;
+    *pow2 = p2;
+    return true;
+}
+
+/* Eisel-Lemire for a parsed number; with more than 19 digits (f->trunc) the value lies in
+ * [w, w+1) * 10^e10, decided when both ends round alike. */
+static bool el_decide(const flt_format *F, const fltext *f, uint64_t *mant, int32_t *pow2)
+{
+    if (!eisel_lemire(F, f->e10, f->w, mant, pow2))
+        return false;
+    if (f->trunc) {
+        uint64_t m2;
+        int32_t p2;
+        if (!eisel_lemire(F, f->e10, f->w + 1, &m2, &p2) || m2 != *mant || p2 != *pow2)
+            return false;
+    }
+    return true;
+}
+
 sl_row_code sl_parse_f64(const uint8_t *p, size_t n, unsigned flags, double *out, const char **why)
 {
     fltext f;
@@ -504,8 +638,18 @@ sl_row_code sl_parse_f64(const uint8_t *p, size_t n, unsigned flags, double *out
             }
         }
     }
+    uint64_t mant;
+    int32_t pow2;
+    if (el_decide(&F64, &f, &mant, &pow2)) {
+        if (pow2 == F64.inf_power)
+            goto range;
+        uint64_t bits = mant | (uint64_t)pow2 << 52 | (uint64_t)f.neg << 63;
+        memcpy(out, &bits, 8);
+        return SL_ROW_OK;
+    }
     v = fallback_f64(p, n);
     if (isinf(v)) {
+    range:
         if (why)
             *why = "out of range for";
         return SL_ROW_RANGE;
@@ -543,8 +687,18 @@ sl_row_code sl_parse_f32(const uint8_t *p, size_t n, unsigned flags, float *out,
         v = f.e10 >= 0 ? (float)f.w * pow10_f32[f.e10] : (float)f.w / pow10_f32[-f.e10];
         goto done;
     }
+    uint64_t mant;
+    int32_t pow2;
+    if (el_decide(&F32, &f, &mant, &pow2)) {
+        if (pow2 == F32.inf_power)
+            goto range;
+        uint32_t bits = (uint32_t)mant | (uint32_t)pow2 << 23 | (uint32_t)f.neg << 31;
+        memcpy(out, &bits, 4);
+        return SL_ROW_OK;
+    }
     v = fallback_f32(p, n);
     if (isinf(v)) {
+    range:
         if (why)
             *why = "out of range for";
         return SL_ROW_RANGE;
@@ -624,18 +778,59 @@ static inline bool two_digits(const uint8_t *p, unsigned *v)
 
 static const char why_date[] = "is not a date (YYYY-MM-DD)";
 
+/* Digit pairs of 8 bytes in one go: bytes whose bit is set in `sep` must equal the same bytes
+ * of `sepval` and count as "0"; all others must be ASCII digits. On success byte k of *pairs
+ * is 10 * digit(k) + digit(k + 1). Little-endian only (the caller falls back otherwise). */
+static ALWAYS_INLINE bool digit_pairs(const uint8_t *p, uint64_t sep, uint64_t sepval,
+                                      uint64_t *pairs)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    if ((v & sep) != sepval)
+        return false;
+    v = (v & ~sep) | (0x3030303030303030ull & sep);
+    if (((v & 0xF0F0F0F0F0F0F0F0ull) |
+         (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) != 0x3333333333333333ull)
+        return false;
+    v -= 0x3030303030303030ull;
+    *pairs = v * 10 + (v >> 8); /* bytes <= 99: no carries */
+    return true;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SL_SWAR 1
+#else
+#define SL_SWAR 0
+#endif
+
+/* Days since 1970-01-01 for years 1..9999 (unsigned arithmetic: a March-based year >= 0). */
+static ALWAYS_INLINE int32_t days_of(unsigned y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    return (int32_t)(365 * y + y / 4 - y / 100 + y / 400 + doy) - 719468;
+}
+
 /* p[0..10) as YYYY-MM-DD -> days. */
-static ALWAYS_INLINE sl_row_code parse_ymd(const uint8_t *p, int64_t *days, const char **why,
+static ALWAYS_INLINE sl_row_code parse_ymd(const uint8_t *p, int32_t *days, const char **why,
                                            const char *what)
 {
-    unsigned y1, y2, m, d;
-    if (UNLIKELY(!two_digits(p, &y1) || !two_digits(p + 2, &y2) || p[4] != '-' ||
-                 !two_digits(p + 5, &m) || p[7] != '-' || !two_digits(p + 8, &d))) {
-        if (why)
-            *why = what;
-        return SL_ROW_TYPE;
+    unsigned y, m, d;
+    uint64_t x;
+    if (SL_SWAR) {
+        /* "YYYY-MM-": '-' at bytes 4 and 7 */
+        if (UNLIKELY(!digit_pairs(p, 0xFF0000FF00000000ull, 0x2D00002D00000000ull, &x) ||
+                     !two_digits(p + 8, &d)))
+            goto syntax;
+        y = (unsigned)(x & 0xFF) * 100 + (unsigned)(x >> 16 & 0xFF);
+        m = (unsigned)(x >> 40 & 0xFF);
+    } else {
+        unsigned y1, y2;
+        if (UNLIKELY(!two_digits(p, &y1) || !two_digits(p + 2, &y2) || p[4] != '-' ||
+                     !two_digits(p + 5, &m) || p[7] != '-' || !two_digits(p + 8, &d)))
+            goto syntax;
+        y = y1 * 100 + y2;
     }
-    unsigned y = y1 * 100 + y2;
     static const uint8_t mdays[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (UNLIKELY(y == 0)) {
         if (why)
@@ -647,21 +842,23 @@ static ALWAYS_INLINE sl_row_code parse_ymd(const uint8_t *p, int64_t *days, cons
             *why = "has no such month";
         return SL_ROW_RANGE;
     }
-    unsigned dim = mdays[m];
-    if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        dim = 29;
-    if (UNLIKELY(d - 1 >= dim)) {
+    if (UNLIKELY(d - 1 >= mdays[m]) &&
+        !(m == 2 && d == 29 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) {
         if (why)
             *why = "has no such day";
         return SL_ROW_RANGE;
     }
-    *days = sl_days_from_civil(y, m, d);
+    *days = days_of(y, m, d);
     return SL_ROW_OK;
+syntax:
+    if (why)
+        *why = what;
+    return SL_ROW_TYPE;
 }
 
 sl_row_code sl_parse_date(const uint8_t *p, size_t n, int32_t *out, const char **why)
 {
-    int64_t days;
+    int32_t days;
     if (UNLIKELY(n != 10)) {
         if (why)
             *why = why_date;
@@ -676,11 +873,14 @@ sl_row_code sl_parse_date(const uint8_t *p, size_t n, int32_t *out, const char *
 
 static const char why_ts[] = "is not a timestamp (YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|+hh:mm])";
 
+static const uint32_t pow10_u32[10] = {1,      10,      100,      1000,      10000,
+                                       100000, 1000000, 10000000, 100000000, 1000000000};
+
 sl_row_code sl_parse_timestamp(const uint8_t *p, size_t n, sl_time_unit unit, int64_t *out,
                                unsigned *form, const char **why)
 {
-    int64_t days;
-    unsigned hh = 0, mi = 0, ss = 0, f = 0;
+    int32_t days;
+    unsigned hh = 0, mi = 0, ss = 0;
     uint32_t frac = 0; /* nanoseconds */
     int32_t off = 0;   /* seconds east of UTC */
     unsigned fm = 0;
@@ -692,10 +892,22 @@ sl_row_code sl_parse_timestamp(const uint8_t *p, size_t n, sl_time_unit unit, in
     size_t i = 10;
     if (i == n)
         goto compute;
-    if (UNLIKELY(n < 16 || (p[10] != 'T' && p[10] != ' ' && p[10] != 't')))
+    if (UNLIKELY(n < 16))
         goto syntax;
-    if (UNLIKELY(!two_digits(p + 11, &hh) || p[13] != ':' || !two_digits(p + 14, &mi)))
+    uint8_t t = p[10];
+    if (UNLIKELY(t != 'T' && t != ' ' && t != 't'))
         goto syntax;
+    if (SL_SWAR) {
+        /* bytes 8..15 "DDThh:mm": the separator bytes 2 and 5 checked, hh and mm converted */
+        uint64_t x;
+        if (UNLIKELY(!digit_pairs(p + 8, 0x0000FF0000FF0000ull,
+                                  0x00003A0000000000ull | (uint64_t)t << 16, &x)))
+            goto syntax;
+        hh = (unsigned)(x >> 24 & 0xFF);
+        mi = (unsigned)(x >> 48 & 0xFF);
+    } else if (UNLIKELY(!two_digits(p + 11, &hh) || p[13] != ':' || !two_digits(p + 14, &mi))) {
+        goto syntax;
+    }
     fm |= SL_TS_HAS_TIME;
     i = 16;
     if (i < n && p[i] == ':') {
@@ -703,17 +915,16 @@ sl_row_code sl_parse_timestamp(const uint8_t *p, size_t n, sl_time_unit unit, in
             goto syntax;
         i += 3;
         if (i < n && p[i] == '.') {
-            i++;
-            size_t f0 = i;
-            for (; i < n && is_digit(p[i]); i++)
-                if (i - f0 < 9) {
-                    frac = frac * 10 + dval(p[i]);
-                    f++;
+            size_t f0 = ++i;
+            unsigned k = 0, d;
+            for (; i < n && (d = dval(p[i])) <= 9; i++)
+                if (k < 9) {
+                    frac = frac * 10 + d;
+                    k++;
                 }
             if (UNLIKELY(i == f0))
                 goto syntax;
-            for (; f < 9; f++)
-                frac *= 10;
+            frac *= pow10_u32[9 - k];
         }
     }
     if (UNLIKELY(hh > 23 || mi > 59 || ss > 60)) {
@@ -753,7 +964,7 @@ sl_row_code sl_parse_timestamp(const uint8_t *p, size_t n, sl_time_unit unit, in
             goto syntax;
     }
 compute:;
-    int64_t secs = days * 86400 + (int64_t)(hh * 3600 + mi * 60 + ss) - off;
+    int64_t secs = (int64_t)days * 86400 + (int64_t)(hh * 3600 + mi * 60 + ss) - off;
     switch (unit) {
     case SL_UNIT_MS:
         *out = secs * 1000 + frac / 1000000;
@@ -761,15 +972,16 @@ compute:;
     case SL_UNIT_US:
         *out = secs * 1000000 + frac / 1000;
         break;
-    default: {
-        __int128 v = (__int128)secs * 1000000000 + frac;
-        if (UNLIKELY(v < INT64_MIN || v > INT64_MAX)) {
+    default:
+        /* only ns can overflow: 1677-09-21..2262-04-11 */
+        if (UNLIKELY(secs < -9223372037 || secs > 9223372036 ||
+                     (secs == -9223372037 && frac < 145224192) ||
+                     (secs == 9223372036 && frac > 854775807))) {
             if (why)
                 *why = "out of range for";
             return SL_ROW_RANGE;
         }
-        *out = (int64_t)v;
-    }
+        *out = (int64_t)((uint64_t)secs * 1000000000u + frac); /* wraps exactly at INT64_MIN */
     }
     if (form)
         *form = fm;
@@ -1349,10 +1561,11 @@ enum { PREP_VALUE, PREP_NULL, PREP_DONE, PREP_ERR };
  * text in *pp and *pn; PREP_DONE means the row was handled (null or failure); PREP_ERR means stop
  * with *err. */
 static ALWAYS_INLINE int prep_scalar(run *rn, size_t r, sl_cell c, const uint8_t **pp, size_t *pn,
-                                     sl_err *err)
+                                     const uint8_t **pbase, sl_err *err)
 {
     const sl_coerce *cz = rn->cz;
     const uint8_t *p = rn->text + c.off;
+    *pbase = rn->text;
     size_t n = c.len;
     if (UNLIKELY(c.kind != SL_CELL_TEXT)) {
         if (c.kind == SL_CELL_STRING) {
@@ -1373,6 +1586,7 @@ static ALWAYS_INLINE int prep_scalar(run *rn, size_t r, sl_cell c, const uint8_t
                 }
                 p = o;
                 n = m;
+                *pbase = o; /* the value now lives in the scratch buffer */
             }
         } else if (c.kind == SL_CELL_NESTED) {
             *err =
@@ -1403,9 +1617,68 @@ static ALWAYS_INLINE int prep_scalar(run *rn, size_t r, sl_cell c, const uint8_t
 }
 
 /* Parses one non-string value of type `tid` into slot. */
-static ALWAYS_INLINE sl_row_code parse_fixed(int tid, sl_type t, const uint8_t *p, size_t n,
-                                             uint8_t flags, uint8_t *slot, const char **why)
+/* 8 bytes at q, those outside `keep` taken as '0', as an 8-digit number. */
+static ALWAYS_INLINE bool digits_masked(const uint8_t *q, uint64_t keep, uint64_t *out)
 {
+    uint64_t v;
+    memcpy(&v, q, 8);
+    v = (v & keep) | (0x3030303030303030ull & ~keep);
+    if (((v & 0xF0F0F0F0F0F0F0F0ull) |
+         (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) != 0x3333333333333333ull)
+        return false;
+    v -= 0x3030303030303030ull;
+    v = v * 10 + (v >> 8);
+    *out = ((v & 0x000000FF000000FFull) * 0x000F424000000064ull +
+            ((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull) >>
+           32;
+    return true;
+}
+
+/* [+-]digits with 1..16 digits, read with two loads that end at p + n: the caller guarantees
+ * that the 16 bytes before p + n are in the buffer (the bytes before p are masked off). No
+ * loop and no branch per digit; false for anything else (the caller then uses the full
+ * parser, which also produces the error). */
+static ALWAYS_INLINE bool fast_int(const uint8_t *p, size_t n, int64_t *out)
+{
+    bool neg = false;
+    size_t k = n;
+    if (n && (p[0] == '-' || p[0] == '+')) {
+        neg = p[0] == '-';
+        k--;
+    }
+    if (k - 1 >= 16)
+        return false;
+    const uint8_t *end = p + n;
+    uint64_t lo, hi = 0;
+    size_t kl = k < 8 ? k : 8;
+    if (!digits_masked(end - 8, ~0ull << (8 * (8 - kl)), &lo))
+        return false;
+    if (k > 8 && !digits_masked(end - 16, ~0ull << (8 * (16 - k)), &hi))
+        return false;
+    uint64_t v = hi * 100000000 + lo;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return true;
+}
+
+/* base: start of the buffer p points into (for fast_int's loads). */
+static ALWAYS_INLINE sl_row_code parse_fixed(int tid, sl_type t, const uint8_t *base,
+                                             const uint8_t *p, size_t n, uint8_t flags,
+                                             uint8_t *slot, const char **why)
+{
+    if (SL_SWAR && (tid == SL_TYPE_INT64 || tid == SL_TYPE_INT32) && p + n - base >= 16) {
+        int64_t v;
+        if (LIKELY(fast_int(p, n, &v))) {
+            if (tid == SL_TYPE_INT64) {
+                memcpy(slot, &v, 8);
+                return SL_ROW_OK;
+            }
+            if (LIKELY(v >= INT32_MIN && v <= INT32_MAX)) {
+                int32_t w = (int32_t)v;
+                memcpy(slot, &w, 4);
+                return SL_ROW_OK;
+            }
+        }
+    }
     switch (tid) {
     case SL_TYPE_BOOL: {
         bool b = false;
@@ -1508,14 +1781,15 @@ static ALWAYS_INLINE sl_err col_fixed(run *rn, size_t nrows, const int tid)
         const uint8_t *p = NULL;
         size_t n = 0;
         sl_err err = SL_OK;
-        if (UNLIKELY(prep_scalar(rn, r, c, &p, &n, &err) != PREP_VALUE)) {
+        const uint8_t *base;
+        if (UNLIKELY(prep_scalar(rn, r, c, &p, &n, &base, &err) != PREP_VALUE)) {
             if (err)
                 return err;
             continue;
         }
         const char *why = "";
         uint8_t *slot = col->data + col->len * w;
-        sl_row_code rc = parse_fixed(tid, t, p, n, c.flags, slot, &why);
+        sl_row_code rc = parse_fixed(tid, t, base, p, n, c.flags, slot, &why);
         if (UNLIKELY(rc != SL_ROW_OK)) {
             err = fail_value(rn, r, rc, p, n, why);
             if (err)

@@ -57,7 +57,7 @@
 #define NO_COL SIZE_MAX
 #define INITIAL_BUF ((size_t)64 << 10)
 
-/* ---- key sets (open addressing over byte strings, O(1) clear by generation) ------------ */
+/* ---- key sets (open addressing over byte strings, O(1) clear by generation) ------------------ */
 
 typedef struct {
     size_t off; /* into bytes */
@@ -188,7 +188,7 @@ static sl_err keyset_put(keyset *k, const uint8_t *key, size_t n, size_t v, size
     return SL_OK;
 }
 
-/* ---- the parser object ----------------------------------------------------------------- */
+/* ---- the parser object ----------------------------------------------------------------------- */
 
 typedef struct {
     size_t ks;   /* key contents (after the opening quote), offset into buf */
@@ -198,8 +198,8 @@ typedef struct {
     bool dead; /* replaced by a later duplicate (dup_last_wins) */
 } member;
 
-enum { A_TOP, A_FIRST, A_ELEM, A_AFTER, A_IN };          /* array mode: where we are */
-enum { E_CONTAINER, E_STRING, E_SCALAR, E_ONE };         /* array mode: element kinds */
+enum { A_TOP, A_FIRST, A_ELEM, A_AFTER, A_IN };  /* array mode: where we are */
+enum { E_CONTAINER, E_STRING, E_SCALAR, E_ONE }; /* array mode: element kinds */
 
 /* Where the parser is in its input: everything sl_json_next() changes besides the buffer's
  * contents, so that a failed call can be undone by restoring a copy. */
@@ -228,7 +228,7 @@ struct sl_json {
     size_t ncols, nmapped, max_name;
     const uint8_t **nptr; /* each name is followed by '"' and 8 spare bytes are at the end */
     size_t *nlen;
-    bool *nfast; /* the raw key bytes equal the name iff they are `name"` */
+    bool *nfast;      /* the raw key bytes equal the name iff they are `name"` */
     uint32_t *follow; /* column that followed each column in the last row (key order guess) */
     uint32_t first;   /* first column of the last row */
     char *nstore;
@@ -258,7 +258,7 @@ struct sl_json {
     sl_buf kscratch;
 };
 
-/* ---- record parser support (used by json_record.h) ------------------------------------- */
+/* ---- record parser support (used by json_record.h) ------------------------------------------- */
 
 typedef struct rctx {
     sl_json *j;
@@ -286,16 +286,15 @@ static inline const uint8_t *skip_ws(const uint8_t *p)
 }
 
 /* 1 for the characters after a backslash that need nothing more ('u' is separate). */
-static const uint8_t esc_tab[256] = {['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1,
-                                     ['f'] = 1, ['n'] = 1,  ['r'] = 1, ['t'] = 1};
+static const uint8_t esc_tab[256] = {
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1};
 
 #define H(c, v) [c] = (v) + 1
 /* hex digit value + 1; 0 = not a hex digit */
 static const uint8_t hex_tab[256] = {
-    H('0', 0),   H('1', 1),   H('2', 2),   H('3', 3),   H('4', 4),   H('5', 5),
-    H('6', 6),   H('7', 7),   H('8', 8),   H('9', 9),   H('a', 10),  H('b', 11),
-    H('c', 12),  H('d', 13),  H('e', 14),  H('f', 15),  H('A', 10),  H('B', 11),
-    H('C', 12),  H('D', 13),  H('E', 14),  H('F', 15)};
+    H('0', 0),  H('1', 1),  H('2', 2),  H('3', 3),  H('4', 4),  H('5', 5),  H('6', 6),  H('7', 7),
+    H('8', 8),  H('9', 9),  H('a', 10), H('b', 11), H('c', 12), H('d', 13), H('e', 14), H('f', 15),
+    H('A', 10), H('B', 11), H('C', 12), H('D', 13), H('E', 14), H('F', 15)};
 #undef H
 
 /* Value of 4 hex digits, or -1. Reads p[0..3] only while they are hex digits. */
@@ -339,8 +338,7 @@ static inline size_t utf8_seq(const uint8_t *p)
 }
 
 static __attribute__((cold, noinline)) const uint8_t *fail(rctx *x, sl_row_code code,
-                                                           const uint8_t *at,
-                                                           const char *detail)
+                                                           const uint8_t *at, const char *detail)
 {
     x->code = code;
     x->err = at;
@@ -361,8 +359,7 @@ static __attribute__((cold, noinline)) const uint8_t *fail_char(rctx *x, const u
     return fail(x, SL_ROW_SYNTAX, p, detail);
 }
 
-static __attribute__((cold, noinline)) const uint8_t *fail_string_char(rctx *x,
-                                                                       const uint8_t *p)
+static __attribute__((cold, noinline)) const uint8_t *fail_string_char(rctx *x, const uint8_t *p)
 {
     return fail_char(x, p, "control character in string");
 }
@@ -399,9 +396,8 @@ static __attribute__((cold, noinline)) const uint8_t *fail_value(rctx *x, const 
 }
 
 /* Appends `"key"` (raw, cut at a character boundary) to a message in x->dbuf. */
-static __attribute__((cold, noinline)) const uint8_t *fail_key(rctx *x, sl_row_code code,
-                                                               const uint8_t *ks, size_t klen,
-                                                               int32_t field)
+static __attribute__((cold, noinline)) const uint8_t *
+fail_key(rctx *x, sl_row_code code, const uint8_t *ks, size_t klen, int32_t field)
 {
     size_t n = klen;
     if (n > 80) {
@@ -766,7 +762,7 @@ static bool add_member(rctx *x, const uint8_t *ks, size_t klen, bool esc)
     return true;
 }
 
-/* ---- string scanners: first '"', '\\', byte < 0x20 or byte >= 0x80 at or after p -------- */
+/* ---- string scanners: first '"', '\\', byte < 0x20 or byte >= 0x80 at or after p ------------- */
 
 static inline const uint8_t *find_special_scalar(const uint8_t *p)
 {
@@ -810,11 +806,9 @@ static inline const uint8_t *find_special_sse2(const uint8_t *p)
     }
 }
 
-static inline __attribute__((target("avx2"))) const uint8_t *
-find_special_avx2(const uint8_t *p)
+static inline __attribute__((target("avx2"))) const uint8_t *find_special_avx2(const uint8_t *p)
 {
-    const __m256i q = _mm256_set1_epi8('"'), b = _mm256_set1_epi8('\\'),
-                  c = _mm256_set1_epi8(0x20);
+    const __m256i q = _mm256_set1_epi8('"'), b = _mm256_set1_epi8('\\'), c = _mm256_set1_epi8(0x20);
     for (;;) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
         __m256i m =
@@ -890,7 +884,7 @@ const char *sl_json_simd_name(const sl_json *p)
     }
 }
 
-/* ---- create / destroy -------------------------------------------------------------------- */
+/* ---- create / destroy ------------------------------------------------------------------------ */
 
 void sl_json_opts_default(sl_json_opts *o)
 {
@@ -1001,8 +995,7 @@ static sl_err setup_names(sl_json *j, const char *const *names)
     return SL_OK;
 }
 
-sl_err sl_json_create(const sl_json_opts *o, const char *const *names, size_t ncols,
-                      sl_json **out)
+sl_err sl_json_create(const sl_json_opts *o, const char *const *names, size_t ncols, sl_json **out)
 {
     sl_json_opts d;
     *out = NULL;
@@ -1063,7 +1056,7 @@ out_destroy:
     return err;
 }
 
-/* ---- input ------------------------------------------------------------------------------ */
+/* ---- input ----------------------------------------------------------------------------------- */
 
 static sl_err ensure_alloc(sl_json *j, size_t need)
 {
@@ -1131,7 +1124,7 @@ sl_err sl_json_commit(sl_json *j, size_t n)
     return SL_OK;
 }
 
-/* ---- rows ---------------------------------------------------------------------------------- */
+/* ---- rows ------------------------------------------------------------------------------------ */
 
 static uint32_t clamp32(uint64_t v)
 {
@@ -1274,7 +1267,7 @@ static void too_long_row(sl_json *j, sl_rowblock *b, size_t base, size_t s, uint
     reject_row(j, b, r, SL_ROW_TOO_LONG, j->max_record, -1, d);
 }
 
-/* ---- JSON Lines ---------------------------------------------------------------------------- */
+/* ---- JSON Lines ------------------------------------------------------------------------------ */
 
 static sl_err next_lines(sl_json *j, bool eof, sl_rowblock *b, size_t base)
 {
@@ -1333,9 +1326,9 @@ static sl_err next_lines(sl_json *j, bool eof, sl_rowblock *b, size_t base)
 /* ---- array mode ------------------------------------------------------------------------------ */
 
 /* Bytes that end a bare scalar token (number, literal or garbage) at top level / in an array. */
-static const uint8_t delim_tab[256] = {[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
-                                       [','] = 1, [':'] = 1,  ['['] = 1,  [']'] = 1,
-                                       ['{'] = 1, ['}'] = 1,  ['"'] = 1};
+static const uint8_t delim_tab[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [','] = 1, [':'] = 1,
+    ['['] = 1, [']'] = 1,  ['{'] = 1,  ['}'] = 1,  ['"'] = 1};
 
 static void begin_elem(sl_json *j, bool in_array, bool missing_comma)
 {
@@ -1344,9 +1337,9 @@ static void begin_elem(sl_json *j, bool in_array, bool missing_comma)
     j->c.eline = j->c.line;
     j->c.ecol = j->c.col;
     j->c.ekind = c == '{' || c == '[' ? E_CONTAINER
-               : c == '"'           ? E_STRING
-               : delim_tab[c]       ? E_ONE
-                                    : E_SCALAR;
+                 : c == '"'           ? E_STRING
+                 : delim_tab[c]       ? E_ONE
+                                      : E_SCALAR;
     j->c.edepth = 0;
     j->c.ein_str = j->c.eesc = false;
     j->c.ein_array = in_array;
@@ -1499,7 +1492,7 @@ static sl_err next_array(sl_json *j, bool eof, sl_rowblock *b, size_t base)
     return SL_OK;
 }
 
-/* ---- next ------------------------------------------------------------------------------------- */
+/* ---- next ------------------------------------------------------------------------------------ */
 
 /* Skips a UTF-8 BOM at the start of a file (input starting at line 1: a chunk cut from the
  * middle of a file keeps it, as the whole file would); false if more input is needed. */
@@ -1549,7 +1542,7 @@ sl_err sl_json_next(sl_json *j, bool eof, sl_rowblock *b)
     return err;
 }
 
-/* ---- key discovery -------------------------------------------------------------------------- */
+/* ---- key discovery --------------------------------------------------------------------------- */
 
 void sl_json_keys_release(sl_json_keys *k)
 {

@@ -36,19 +36,19 @@
  *     end, and a too long one is dropped before that).
  *   - Array mode (opts.array_mode): the input is JSON text holding one or more top-level values
  *     separated by whitespace. A top-level array contributes each element as a record; a
- *     top-level object is a record itself. So one event `{...}`, an array of events `[{...},
- *     ...]`, NDJSON and pretty-printed concatenated objects all parse (POST /v1/events). A
- *     record's line is the line where it starts. Errors stay local where the structure allows:
- *     an element that is not an object is a NOT_OBJECT row, a bad element is a row with its
- *     error, and the other elements are kept. A trailing comma is a SYNTAX row (its record is
- *     the ']'), so is an empty element (`[,` or `,,`: its record is the ','), a missing
- *     comma makes the element after it a SYNTAX row, stray characters at
- *     top level are SYNTAX rows, and an array still open at eof adds a SYNTAX row "unexpected
- *     end of input" (unless its last element was itself cut off and already reported so). An
- *     empty or whitespace-only input is no rows. Element boundaries are found by bracket and
- *     string matching before the element is parsed, so a bracket typo inside an element can
- *     make it swallow later elements into one bad row: nothing is lost silently. Nesting depth counts from the record (a top-level array
- *     holding records is not a level).
+ *     top-level object is a record itself. So one event `{...}`, an array of events
+ *     `[{...}, ...]`, NDJSON and pretty-printed concatenated objects all parse (POST
+ *     /v1/events). A record's line is the line where it starts. Errors stay local where the
+ *     structure allows: an element that is not an object is a NOT_OBJECT row, a bad element is
+ *     a row with its error, and the other elements are kept. A trailing comma is a SYNTAX row
+ *     (its record is the ']'), so is an empty element (`[,` or `,,`: its record is the ','),
+ *     a missing comma makes the element after it a SYNTAX row, stray characters at top level
+ *     are SYNTAX rows, and an array still open at eof adds a SYNTAX row "unexpected end of
+ *     input" (unless its last element was itself cut off and already reported so). An empty
+ *     or whitespace-only input is no rows. Element boundaries are found by bracket and string
+ *     matching before the element is parsed, so a bracket typo inside an element can make it
+ *     swallow later elements into one bad row: nothing is lost silently. Nesting depth counts
+ *     from the record (a top-level array holding records is not a level).
  *   - Error position: row_err.line/column are 1-based; column is a byte column in the physical
  *     line (after the BOM on line 1). In array mode they name the line and column of the error
  *     itself, which may be below the line where the record starts (b->line[r]). The first error
@@ -95,7 +95,7 @@
 #include "sluice.h"
 
 typedef enum {
-    SL_JSON_UNKNOWN_IGNORE,  /* default */
+    SL_JSON_UNKNOWN_IGNORE, /* default */
     SL_JSON_UNKNOWN_REJECT,
     SL_JSON_UNKNOWN_COLLECT, /* into the last column as a JSON object text */
 } sl_json_unknown;
@@ -104,7 +104,7 @@ typedef enum {
     SL_JSON_SIMD_AUTO,   /* SLUICE_SIMD if set, else the best the CPU has */
     SL_JSON_SIMD_SCALAR, /* portable C (8 bytes at a time) */
     SL_JSON_SIMD_SSE2,
-    SL_JSON_SIMD_AVX2,   /* falls back to the best available if the CPU lacks it */
+    SL_JSON_SIMD_AVX2, /* falls back to the best available if the CPU lacks it */
 } sl_json_simd;
 
 #define SL_JSON_DEFAULT_MAX_DEPTH 64
@@ -113,8 +113,8 @@ typedef enum {
 /* Larger max_buffer values are clamped: the buffer holds < 2 * max_buffer bytes and COLLECT
  * text at most as much again, which keeps every cell offset within 32 bits. */
 #define SL_JSON_MAX_BUFFER_LIMIT ((size_t)512 << 20)
-#define SL_JSON_MAX_DEPTH_LIMIT ((size_t)1 << 20)  /* larger max_depth values are clamped */
-#define SL_JSON_REJECT_PREFIX 1024                 /* rec bytes kept for a TOO_LONG row */
+#define SL_JSON_MAX_DEPTH_LIMIT ((size_t)1 << 20) /* larger max_depth values are clamped */
+#define SL_JSON_REJECT_PREFIX 1024                /* rec bytes kept for a TOO_LONG row */
 
 typedef struct {
     sl_json_unknown unknown;
@@ -188,8 +188,8 @@ bool sl_json_utf8_valid(const uint8_t *p, size_t n);
  * create a parser with them, parse the same sample into a rowblock and infer types from the
  * cells. */
 typedef struct {
-    char **names;   /* n NUL-terminated names, owned by the struct */
-    size_t *lens;   /* their lengths */
+    char **names; /* n NUL-terminated names, owned by the struct */
+    size_t *lens; /* their lengths */
     size_t n;
     size_t records; /* records read (good and bad) */
     size_t bad;     /* records with an error */

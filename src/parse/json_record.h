@@ -146,8 +146,8 @@ after:
         goto value;
     }
     if (*p != (obj ? '}' : ']'))
-        return fail_char(x, p, obj ? "expected ',' or '}' after value"
-                                   : "expected ',' or ']' after value");
+        return fail_char(
+            x, p, obj ? "expected ',' or '}' after value" : "expected ',' or ']' after value");
     p++;
 
 closed:

@@ -889,6 +889,7 @@ sl_err sl_convert_file(const sl_convert_opts *o, sl_convert_result *res)
     cv->res = res;
     cv->out_fd = -1;
     cv->rej_fd = -1;
+    cv->next_line = 1;
     clock_gettime(CLOCK_MONOTONIC, &cv->t0);
     cv->last_progress = cv->t0;
     sl_buf_init(&cv->pending, 0);

@@ -13,7 +13,8 @@
  *   - sl_utf8_check agrees with a slow reference decoder;
  *   - sl_coerce_column appends exactly one row per cell, keeps offsets monotone, null_count
  *     equal to the invalid slots, and a cell's value equals what the scalar parser gives for
- *     the same (trimmed) text.
+ *     the same (trimmed) text, also through the column loop's two-load integer path (the
+ *     text placed after 24 digits it must mask off).
  *
  * Build and run: see tests/fuzz/README.md. Seeds: tests/fuzz/corpus/coerce/.
  */
@@ -290,6 +291,50 @@ static void cells(const uint8_t *p, size_t n, unsigned sel)
             free(col.offsets);
             free(col.bytes);
         }
+    }
+
+    /* the text 24 bytes into a buffer of digits, as TEXT: the column loop's two-load integer
+     * path (it reads up to 16 bytes before the value's end) must agree with the parsers */
+    uint8_t *padded = malloc(n + 24);
+    if (padded) {
+        memset(padded, '7', 24);
+        memcpy(padded + 24, p, n);
+        const uint8_t *q = p;
+        size_t m = n;
+        while (o.trim && m && (*q == ' ' || *q == '\t'))
+            q++, m--;
+        while (o.trim && m && (q[m - 1] == ' ' || q[m - 1] == '\t'))
+            m--;
+        sl_cell c2 = {24, (uint32_t)n, SL_CELL_TEXT, 0, 0};
+        for (int w = 0; w < 2; w++) {
+            sl_column col;
+            memset(&col, 0, sizeof(col));
+            col.type = sl_type_of(w ? SL_TYPE_INT32 : SL_TYPE_INT64);
+            col.width = (uint8_t)sl_type_width(col.type);
+            sl_row_code code, want;
+            if (sl_coerce_append(&cz, &col, padded, &c2, &code, NULL, 0))
+                abort();
+            int64_t v64 = 0;
+            int32_t v32 = 0;
+            want = w ? sl_parse_i32(q, m, &v32, NULL) : sl_parse_i64(q, m, &v64, NULL);
+            if (sl_coerce_is_null_token(&cz, q, m))
+                want = SL_ROW_NULL_VALUE;
+            check(code == want, "integer column code differs from the parser", p, n);
+            if (code == SL_ROW_OK) {
+                int64_t got = 0;
+                if (w) {
+                    int32_t g;
+                    memcpy(&g, col.data, 4);
+                    got = g;
+                    v64 = v32;
+                } else {
+                    memcpy(&got, col.data, 8);
+                }
+                check(got == v64, "integer column value differs from the parser", p, n);
+            }
+            free(col.data);
+        }
+        free(padded);
     }
 
     /* lines as a strided run of cells (two cells per row, the second one used) */

@@ -37,7 +37,7 @@ static void die(const char *what, const char *a, const char *b)
     abort();
 }
 
-/* ---- reference parser (JSON Lines) ------------------------------------------------------- */
+/* ---- reference parser (JSON Lines) ----------------------------------------------------------- */
 
 typedef struct {
     const uint8_t *s; /* the line, without '\n' */
@@ -105,8 +105,8 @@ static int ref_peek(const ref *r)
 
 static void ref_ws(ref *r)
 {
-    while (r->i < r->n && (r->s[r->i] == ' ' || r->s[r->i] == '\t' || r->s[r->i] == '\r' ||
-                           r->s[r->i] == '\n'))
+    while (r->i < r->n &&
+           (r->s[r->i] == ' ' || r->s[r->i] == '\t' || r->s[r->i] == '\r' || r->s[r->i] == '\n'))
         r->i++;
 }
 
@@ -342,7 +342,7 @@ static size_t ref_unescape(const uint8_t *s, size_t n, uint8_t *out)
 }
 
 typedef struct {
-    size_t ks, klen; /* raw key (offsets into the line) */
+    size_t ks, klen;   /* raw key (offsets into the line) */
     size_t start, end; /* member: opening quote .. end of value */
     bool dead;
     uint8_t *key; /* unescaped */
@@ -424,8 +424,8 @@ static void ref_record(ref *r, const sl_json_opts *o, size_t ncols, sl_cell *cel
             size_t ve = r->i;
             sl_cell *cl = &cells[col];
             if (c0 == '"') {
-                *cl = (sl_cell){(uint32_t)(base + vs + 1), (uint32_t)(ve - vs - 2),
-                                SL_CELL_STRING, esc ? SL_CELLF_JSON_ESCAPES : 0, 0};
+                *cl = (sl_cell){(uint32_t)(base + vs + 1), (uint32_t)(ve - vs - 2), SL_CELL_STRING,
+                                esc ? SL_CELLF_JSON_ESCAPES : 0, 0};
             } else if (c0 == '{' || c0 == '[') {
                 *cl = (sl_cell){(uint32_t)(base + vs), (uint32_t)(ve - vs), SL_CELL_NESTED, 0, 0};
             } else if (c0 == 't') {
@@ -506,8 +506,8 @@ tail:
         }
         if (live) {
             jd(sl_buf_putc(extra, '}'));
-            cells[ncols - 1] =
-                (sl_cell){(uint32_t)(xbase + at), (uint32_t)(extra->len - at), SL_CELL_NESTED, 0, 0};
+            cells[ncols - 1] = (sl_cell){(uint32_t)(xbase + at), (uint32_t)(extra->len - at),
+                                         SL_CELL_NESTED, 0, 0};
         }
     }
 out:
@@ -550,8 +550,8 @@ static char *ref_lines(const uint8_t *in, size_t n, const sl_json_opts *o, size_
             ref rr = {in + s, e - s, 0, o->max_depth, 0, 0, -1};
             ref_record(&rr, o, ncols, b.cells + r * ncols, s, &extra, n);
             if (rr.code)
-                sl_rowblock_reject(&b, r, (sl_row_code)rr.code, (uint32_t)(rr.pos + 1),
-                                   rr.field, "");
+                sl_rowblock_reject(&b, r, (sl_row_code)rr.code, (uint32_t)(rr.pos + 1), rr.field,
+                                   "");
         }
         s = e + 1;
     }
@@ -568,7 +568,7 @@ static char *ref_lines(const uint8_t *in, size_t n, const sl_json_opts *o, size_
     return (char *)sl_buf_take(&out, NULL);
 }
 
-/* ---- properties of good rows -------------------------------------------------------------- */
+/* ---- properties of good rows ----------------------------------------------------------------- */
 
 static bool number_ok(const uint8_t *p, size_t n)
 {
@@ -614,7 +614,7 @@ static void check_cells(const sl_rowblock *b)
     }
 }
 
-/* ---- runs ---------------------------------------------------------------------------------- */
+/* ---- runs ------------------------------------------------------------------------------------ */
 
 static char *run(const sl_json_opts *o, size_t ncols, const uint8_t *p, size_t n,
                  const size_t *cuts, size_t ncuts, size_t cap_rows, bool full, bool check)

@@ -89,6 +89,18 @@ check "ndjson to stdout" eq "$out" '{"id":1,"name":"apple","price":1.5,"when":"2
 check "csv output reads back to the same table" eq \
   "$(Q "SELECT * FROM '$T/back.parquet' EXCEPT SELECT * FROM '$T/a.parquet'")" ""
 
+printf '\xef\xbb\xbf"a","b"\r\n1,x\r\n2,y' >"$T/bom.csv"
+"$SLUICE" convert "$T/bom.csv" "$T/bom.parquet" --quiet
+check "UTF-8 BOM, CRLF, no final newline" eq "$(Q "SELECT a, b FROM '$T/bom.parquet' ORDER BY a" | tr -d '\n')" \
+  '{"a":"1","b":"x"}{"a":"2","b":"y"}'
+printf 'a;b\n1;2\n' >"$T/semi.csv"
+"$SLUICE" convert "$T/semi.csv" "$T/semi.parquet" --delimiter ';' --quiet
+check "--delimiter" eq "$(Q "SELECT a + b s FROM '$T/semi.parquet'")" '{"s":"3"}'
+printf '1,NA\n2,3\n' >"$T/nohdr.csv"
+"$SLUICE" convert "$T/nohdr.csv" "$T/nohdr.parquet" --no-header --null NA --quiet
+check "--no-header names columns, --null token" eq "$(Q "SELECT column1, column2 FROM '$T/nohdr.parquet' ORDER BY 1" | tr -d '\n')" \
+  '{"column1":"1","column2":null}{"column1":"2","column2":"3"}'
+
 # ---- errors and policies ----
 cat >"$T/bad.csv" <<'EOF'
 id,amount

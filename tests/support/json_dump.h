@@ -98,7 +98,7 @@ static inline void json_dump_rows(sl_buf *o, const sl_rowblock *b, bool full)
         jd(sl_buf_printf(o, "%llu:", (unsigned long long)b->line[r]));
         if (e->code != SL_ROW_OK) {
             jd(sl_buf_printf(o, " !%s@%llu:%u", sl_row_code_name(e->code),
-                                (unsigned long long)e->line, e->column));
+                             (unsigned long long)e->line, e->column));
             if (e->field >= 0)
                 jd(sl_buf_printf(o, " f%d", e->field));
         }

@@ -1454,6 +1454,67 @@ static void test_cell_json(void **state)
     fx_free(f);
 }
 
+/* The column loop reads integers with two 8-byte loads ending at the value when the 16 bytes
+ * before its end are in the buffer: the same results as sl_parse_i64/i32 on every vector, with
+ * digits right before the value (they must be masked off) and trimming. */
+static void test_column_fast_int(void **state)
+{
+    (void)state;
+    char buf[128];
+    for (int w = 0; w < 2; w++) {
+        fixture *f = fx_new(sl_type_of(w ? SL_TYPE_INT32 : SL_TYPE_INT64), false, NULL);
+        for (size_t i = 0; i < sizeof(i64_vecs) / sizeof(i64_vecs[0]) + 3000; i++) {
+            char val[64];
+            if (i < sizeof(i64_vecs) / sizeof(i64_vecs[0])) {
+                snprintf(val, sizeof(val), "%s", i64_vecs[i].in);
+            } else {
+                int64_t x = (int64_t)rnd() >> (rnd() % 64);
+                snprintf(val, sizeof(val), (rnd() & 1) ? "%lld" : "+%lld", (long long)x);
+            }
+            for (int pad = 0; pad < 3; pad++) {
+                /* 20 digits of junk, then maybe a space, then the value */
+                int n = snprintf(buf, sizeof(buf), "98765432109876543210%s%s%s", pad ? " " : "",
+                                 val, pad == 2 ? "\t" : "");
+                sl_cell c = {20, (uint32_t)(n - 20), SL_CELL_TEXT, 0, 0};
+                sl_row_code code, want;
+                size_t len = col_of(f)->len;
+                assert_int_equal(sl_coerce_append(&f->cz, col_of(f), U(buf), &c, &code, NULL, 0),
+                                 SL_OK);
+                int64_t v64 = 0;
+                int32_t v32 = 0;
+                const char *t = val;
+                size_t tn = strlen(val);
+                while (tn && (*t == ' ' || *t == '\t'))
+                    t++, tn--;
+                while (tn && (t[tn - 1] == ' ' || t[tn - 1] == '\t'))
+                    tn--;
+                if (w)
+                    want = sl_parse_i32(U(t), tn, &v32, NULL);
+                else
+                    want = sl_parse_i64(U(t), tn, &v64, NULL);
+                if (tn == 0)
+                    want = SL_ROW_NULL_VALUE; /* a null token in a non-nullable column */
+                if (code != want)
+                    fail_msg("'%s': code %d, want %d", buf + 20, code, want);
+                if (code != OK) {
+                    assert_int_equal(col_of(f)->len, len);
+                    continue;
+                }
+                if (w) {
+                    int32_t got;
+                    memcpy(&got, col_of(f)->data + len * 4, 4);
+                    assert_int_equal(got, v32);
+                } else {
+                    int64_t got;
+                    memcpy(&got, col_of(f)->data + len * 8, 8);
+                    assert_true(got == v64);
+                }
+            }
+        }
+        fx_free(f);
+    }
+}
+
 static void test_column_run(void **state)
 {
     (void)state;
@@ -1514,18 +1575,31 @@ static void test_column_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_i64),           cmocka_unit_test(test_i64_random_round_trip),
-        cmocka_unit_test(test_i32),           cmocka_unit_test(test_i64_exact),
-        cmocka_unit_test(test_f64),           cmocka_unit_test(test_f64_specials),
-        cmocka_unit_test(test_f64_vs_strtod), cmocka_unit_test(test_f64_long),
-        cmocka_unit_test(test_f32),           cmocka_unit_test(test_bool),
-        cmocka_unit_test(test_date),          cmocka_unit_test(test_date_round_trip),
-        cmocka_unit_test(test_timestamp),     cmocka_unit_test(test_timestamp_round_trip),
-        cmocka_unit_test(test_decimal),       cmocka_unit_test(test_decimal_round_trip),
-        cmocka_unit_test(test_utf8),          cmocka_unit_test(test_json_check),
-        cmocka_unit_test(test_cell_nulls),    cmocka_unit_test(test_cell_tokens_and_trim),
-        cmocka_unit_test(test_cell_values),   cmocka_unit_test(test_cell_strings),
-        cmocka_unit_test(test_cell_hooks),    cmocka_unit_test(test_cell_json),
+        cmocka_unit_test(test_i64),
+        cmocka_unit_test(test_i64_random_round_trip),
+        cmocka_unit_test(test_i32),
+        cmocka_unit_test(test_i64_exact),
+        cmocka_unit_test(test_f64),
+        cmocka_unit_test(test_f64_specials),
+        cmocka_unit_test(test_f64_vs_strtod),
+        cmocka_unit_test(test_f64_long),
+        cmocka_unit_test(test_f32),
+        cmocka_unit_test(test_bool),
+        cmocka_unit_test(test_date),
+        cmocka_unit_test(test_date_round_trip),
+        cmocka_unit_test(test_timestamp),
+        cmocka_unit_test(test_timestamp_round_trip),
+        cmocka_unit_test(test_decimal),
+        cmocka_unit_test(test_decimal_round_trip),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_json_check),
+        cmocka_unit_test(test_cell_nulls),
+        cmocka_unit_test(test_cell_tokens_and_trim),
+        cmocka_unit_test(test_cell_values),
+        cmocka_unit_test(test_cell_strings),
+        cmocka_unit_test(test_cell_hooks),
+        cmocka_unit_test(test_cell_json),
+        cmocka_unit_test(test_column_fast_int),
         cmocka_unit_test(test_column_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

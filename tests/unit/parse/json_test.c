@@ -42,7 +42,8 @@ typedef struct {
 } jcase;
 
 #define S(x) x, sizeof(x) - 1 /* input with embedded NULs */
-#define X70 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" /* a 70-byte name */
+#define X70                                                                                        \
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" /* a 70-byte name */
 
 /* clang-format off */
 static const jcase cases[] = {
@@ -174,7 +175,8 @@ static const jcase cases[] = {
      "1: !SYNTAX@1:6 f0\n"},
     {"truncated last line: string", "{\"a\":1}\n{\"a\":\"abc", 0, 0, 0, 0,
      "1: 1 - -\n2: !SYNTAX@2:10 f0\n"},
-    {"truncated: various", "{\n{\"a\n{\"a\":\n{\"a\":1,\n{\"a\":tr\n{\"a\":\"\\\n{\"a\":\"\\u00\n{\"a\":[",
+    {"truncated: various",
+     "{\n{\"a\n{\"a\":\n{\"a\":1,\n{\"a\":tr\n{\"a\":\"\\\n{\"a\":\"\\u00\n{\"a\":[",
      0, 0, 0, 0,
      "1: !SYNTAX@1:2\n2: !SYNTAX@2:4\n3: !SYNTAX@3:6 f0\n4: !SYNTAX@4:8\n5: !SYNTAX@5:8 f0\n"
      "6: !SYNTAX@6:8 f0\n7: !SYNTAX@7:11 f0\n8: !SYNTAX@8:7 f0\n"},
@@ -218,7 +220,8 @@ static const jcase cases[] = {
 
     /* ---- depth ---- */
     {"depth: max_depth is fine, one more is not",
-     "{\"a\":{\"b\":{}}}\n{\"a\":{\"b\":{\"c\":{}}}}\n{\"a\":[[[]]]}\n{\"x\":[[{}]]}\n[[[[]]]]\n", 0, 0,
+     "{\"a\":{\"b\":{}}}\n{\"a\":{\"b\":{\"c\":{}}}}\n{\"a\":[[[]]]}\n{\"x\":[[{}]]}\n"
+      "[[[[]]]]\n", 0, 0,
      3, 0,
      "1: J{\"b\":{}} - -\n2: !TOO_DEEP@2:16 f0\n3: !TOO_DEEP@3:8 f0\n4: !TOO_DEEP@4:8\n"
      "5: !TOO_DEEP@5:4\n"},
@@ -331,8 +334,7 @@ static const char *const abc_names[] = {"a", "b", "c", "_extra"};
 static const char *const u_names[] = {"\xc3\xa9", "a b", "", "_extra"};
 static const char *const x_names[] = {"q\"k", "b\\s", X70, "_extra"};
 
-static const sl_json_simd variants[] = {SL_JSON_SIMD_SCALAR, SL_JSON_SIMD_SSE2,
-                                        SL_JSON_SIMD_AVX2};
+static const sl_json_simd variants[] = {SL_JSON_SIMD_SCALAR, SL_JSON_SIMD_SSE2, SL_JSON_SIMD_AVX2};
 
 static void case_cfg(const jcase *c, sl_json_opts *o, json_run_cfg *cfg, sl_json_simd simd,
                      size_t cap_rows, bool full)
@@ -431,7 +433,11 @@ static void test_details(void **state)
     static const jcase c = {"details",
                             "{\"a\":1,\"a\":2}\r\n{\"a\":\"abc\n[1]\n{\"a\":01}\n{\"x\":1}\n"
                             "{\"a\":\"\\ud800\"}\n{\"b\":\"\xff\"}\n\"\\q\"\n{\"a\":1}\r\n",
-                            0, REJ, 0, 0, NULL};
+                            0,
+                            REJ,
+                            0,
+                            0,
+                            NULL};
     char *got = run_case(&c, SL_JSON_SIMD_AUTO, 0, true, 0, NULL, 0);
     const char *want =
         "1: !DUPLICATE_KEY@1:8 f0 \"\"a\"\" | 1 - -  rec={\"a\":1,\"a\":2}\n"
@@ -620,7 +626,10 @@ static void test_unescape(void **state)
         /* not valid per the parser; still bounded and defined */
         {"\\ud800", "\xef\xbf\xbd", 0},
         {"\\udc00x", "\xef\xbf\xbdx", 0},
-        {"\\ud800\\u0041", "\xef\xbf\xbd" "A", 0},
+        {"\\ud800\\u0041",
+         "\xef\xbf\xbd"
+         "A",
+         0},
         {"\\x", "\\x", 0},
         {"\\u12", "\\u12", 0},
         {"a\\", "a\\", 0},
@@ -850,7 +859,7 @@ static void test_api(void **state)
     sl_rowblock_release(&b3);
 }
 
-/* ---- seeded random differential ------------------------------------------------------------ */
+/* ---- seeded random differential -------------------------------------------------------------- */
 
 static uint64_t rng_state;
 
@@ -864,9 +873,18 @@ static void gen_value(sl_buf *o, int depth);
 
 static void gen_string(sl_buf *o)
 {
-    static const char *const parts[] = {"a",      "xyz",      " ",       "\\n",   "\\\"",
-                                        "\\u00e9", "\\ud83d\\ude00", "\xc3\xa9", "\xe6\x97\xa5",
-                                        "\\/",    "\\t",      "0123456789abcdefghij"};
+    static const char *const parts[] = {"a",
+                                        "xyz",
+                                        " ",
+                                        "\\n",
+                                        "\\\"",
+                                        "\\u00e9",
+                                        "\\ud83d\\ude00",
+                                        "\xc3\xa9",
+                                        "\xe6\x97\xa5",
+                                        "\\/",
+                                        "\\t",
+                                        "0123456789abcdefghij"};
     jd(sl_buf_putc(o, '"'));
     for (uint32_t i = rnd(6); i > 0; i--)
         jd(sl_buf_puts(o, parts[rnd(sizeof(parts) / sizeof(parts[0]))]));
@@ -933,7 +951,8 @@ static void test_random_differential(void **state)
 {
     (void)state;
     rng_state = 12345;
-    static const char junk[] = "{}[]\",:\\\n\r \x00\x80\xc3\xed\xff" "e-+.0ux";
+    static const char junk[] = "{}[]\",:\\\n\r \x00\x80\xc3\xed\xff"
+                               "e-+.0ux";
     for (int iter = 0; iter < 300; iter++) {
         bool arr = iter % 3 == 2;
         sl_buf in;
@@ -966,8 +985,13 @@ static void test_random_differential(void **state)
             }
         }
         unsigned flags = (arr ? ARR : 0) | (iter % 4 == 1 ? COL : 0) | (iter % 5 == 3 ? LAST : 0);
-        jcase c = {"random", (const char *)(in.ptr ? in.ptr : (uint8_t *)""), in.len, flags,
-                   (size_t)(iter % 7 == 0 ? 3 : 0), (size_t)(iter % 11 == 0 ? 40 : 0), NULL};
+        jcase c = {"random",
+                   (const char *)(in.ptr ? in.ptr : (uint8_t *)""),
+                   in.len,
+                   flags,
+                   (size_t)(iter % 7 == 0 ? 3 : 0),
+                   (size_t)(iter % 11 == 0 ? 40 : 0),
+                   NULL};
         if (!in.len)
             c.in = "";
         char *want = run_case(&c, SL_JSON_SIMD_SCALAR, 0, true, 0, NULL, 0);

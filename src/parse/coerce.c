@@ -98,6 +98,23 @@ static inline bool eight_digits(const uint8_t *p, uint64_t *out)
 #endif
 }
 
+/* 8 bytes at q, those outside `keep` taken as '0', as an 8-digit number. */
+static ALWAYS_INLINE bool digits_masked(const uint8_t *q, uint64_t keep, uint64_t *out)
+{
+    uint64_t v;
+    memcpy(&v, q, 8);
+    v = (v & keep) | (0x3030303030303030ull & ~keep);
+    if (((v & 0xF0F0F0F0F0F0F0F0ull) |
+         (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) != 0x3333333333333333ull)
+        return false;
+    v -= 0x3030303030303030ull;
+    v = v * 10 + (v >> 8);
+    *out = ((v & 0x000000FF000000FFull) * 0x000F424000000064ull +
+            ((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull) >>
+           32;
+    return true;
+}
+
 sl_row_code sl_parse_i64(const uint8_t *p, size_t n, int64_t *out, const char **why)
 {
     size_t i = 0;
@@ -916,15 +933,19 @@ sl_row_code sl_parse_timestamp(const uint8_t *p, size_t n, sl_time_unit unit, in
         i += 3;
         if (i < n && p[i] == '.') {
             size_t f0 = ++i;
-            unsigned k = 0, d;
-            for (; i < n && (d = dval(p[i])) <= 9; i++)
-                if (k < 9) {
-                    frac = frac * 10 + d;
-                    k++;
-                }
-            if (UNLIKELY(i == f0))
+            while (i < n && is_digit(p[i]))
+                i++;
+            size_t k = i - f0;
+            if (UNLIKELY(k == 0))
                 goto syntax;
-            frac *= pow10_u32[9 - k];
+            uint64_t v;
+            if (SL_SWAR && k <= 8 && digits_masked(p + i - 8, ~0ull << (8 * (8 - k)), &v)) {
+                /* i >= 20: the load stays inside p */
+                frac = (uint32_t)v * pow10_u32[9 - k];
+            } else {
+                for (size_t j = 0; j < 9; j++)
+                    frac = frac * 10 + (j < k ? dval(p[f0 + j]) : 0);
+            }
         }
     }
     if (UNLIKELY(hh > 23 || mi > 59 || ss > 60)) {
@@ -1617,23 +1638,6 @@ static ALWAYS_INLINE int prep_scalar(run *rn, size_t r, sl_cell c, const uint8_t
 }
 
 /* Parses one non-string value of type `tid` into slot. */
-/* 8 bytes at q, those outside `keep` taken as '0', as an 8-digit number. */
-static ALWAYS_INLINE bool digits_masked(const uint8_t *q, uint64_t keep, uint64_t *out)
-{
-    uint64_t v;
-    memcpy(&v, q, 8);
-    v = (v & keep) | (0x3030303030303030ull & ~keep);
-    if (((v & 0xF0F0F0F0F0F0F0F0ull) |
-         (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) != 0x3333333333333333ull)
-        return false;
-    v -= 0x3030303030303030ull;
-    v = v * 10 + (v >> 8);
-    *out = ((v & 0x000000FF000000FFull) * 0x000F424000000064ull +
-            ((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull) >>
-           32;
-    return true;
-}
-
 /* [+-]digits with 1..16 digits, read with two loads that end at p + n: the caller guarantees
  * that the 16 bytes before p + n are in the buffer (the bytes before p are masked off). No
  * loop and no branch per digit; false for anything else (the caller then uses the full

@@ -573,6 +573,27 @@ void sl_csv_destroy(sl_csv *p)
     free(p);
 }
 
+void sl_csv_reset(sl_csv *p, bool header)
+{
+    p->o.header = header;
+    p->buf.len = 0;
+    p->pos = 0;
+    p->line = 1;
+    p->started = p->bom_done = p->ended = false;
+    p->tail = false;
+    p->tail_off = 0;
+    memset(&p->tail_s, 0, sizeof(p->tail_s));
+    p->skipping = false;
+    p->skip_len = 0;
+    memset(&p->skip_s, 0, sizeof(p->skip_s));
+    p->hdr_known = false;
+    p->hdr_err = SL_OK;
+    p->hdr_nfields = 0;
+    p->hdr_text.len = 0;
+    sl_rowblock_release(&p->hdr_rb);
+    p->errmsg[0] = 0;
+}
+
 void sl_csv_set_first_line(sl_csv *p, uint64_t line)
 {
     if (p->started)

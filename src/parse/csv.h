@@ -102,6 +102,10 @@ typedef struct sl_csv sl_csv; /* opaque */
 SL_NODISCARD sl_err sl_csv_create(const sl_csv_opts *o, sl_csv **out);
 void sl_csv_destroy(sl_csv *p); /* NULL is a no-op */
 
+/* Forgets all input and state for a new input (keeps options and allocations); `header`
+ * replaces opts.header. */
+void sl_csv_reset(sl_csv *p, bool header);
+
 /* Line number (1-based) of the first byte that will be fed; for parallel chunks. Default 1.
  * Call before the first feed. A parser whose first line is not 1 is inside the input: it does
  * not look for a byte order mark. */

@@ -51,9 +51,9 @@
 #define BLOCK_ROWS 4096
 
 typedef struct chunk {
+    struct chunk *next_free;
     uint64_t seq;
-    uint8_t *data;
-    size_t len;
+    sl_buf buf;       /* the chunk's bytes (buf.len of them); reused with the chunk */
     uint64_t first_line;
     bool done;        /* set by the worker under cv->mu */
     sl_batch *batch;
@@ -72,6 +72,8 @@ typedef struct worker {
     pthread_t tid;
     sl_converter *converter;
     sl_rowblock blk;
+    sl_csv *csv;  /* reused from chunk to chunk (reset) */
+    sl_json *json;
     chunk *cur; /* chunk being converted, for the reject callback */
 } worker;
 
@@ -108,6 +110,7 @@ struct conv {
     sl_err reader_err;
     char reader_msg[256];
     bool reader_done;
+    chunk *free_chunks;       /* recycled chunks: buffers and batches kept (under mu) */
 
     /* output */
     int out_fd;
@@ -228,6 +231,44 @@ static uint64_t count_newlines(const uint8_t *p, size_t n)
     return k;
 }
 
+/* A chunk from the free list (its buffers and batch are kept for reuse), or a new one. */
+static chunk *chunk_get(conv *cv)
+{
+    pthread_mutex_lock(&cv->mu);
+    chunk *c = cv->free_chunks;
+    if (c)
+        cv->free_chunks = c->next_free;
+    pthread_mutex_unlock(&cv->mu);
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return NULL;
+        sl_buf_init(&c->buf, 0);
+        sl_buf_init(&c->rejects, 0);
+    }
+    c->next_free = NULL;
+    c->buf.len = 0;
+    c->done = false;
+    c->rejects.len = 0;
+    c->rows_in = c->rows_rejected = 0;
+    c->nerrs = 0;
+    c->err = SL_OK;
+    c->errmsg[0] = 0;
+    if (c->batch)
+        sl_batch_clear(c->batch);
+    return c;
+}
+
+static void chunk_put(conv *cv, chunk *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&cv->mu);
+    c->next_free = cv->free_chunks;
+    cv->free_chunks = c;
+    pthread_mutex_unlock(&cv->mu);
+}
+
 /* Cuts the next chunk off `pending`; NULL with *err = SL_OK at the end of input. */
 static chunk *next_chunk(conv *cv, sl_err *err)
 {
@@ -269,23 +310,23 @@ static chunk *next_chunk(conv *cv, sl_err *err)
             target = cv->pending.len + cv->o->chunk_bytes;
             continue;
         }
-        chunk *c = calloc(1, sizeof(*c));
-        uint8_t *data = malloc(cut ? cut : 1);
-        if (!c || !data) {
-            free(c);
-            free(data);
+        chunk *c = chunk_get(cv);
+        if (!c || (*err = sl_buf_reserve(&c->buf, target + (cv->pending.len - cut)))) {
+            chunk_put(cv, c);
             *err = set_msg(cv->res, SL_NOMEM, NULL, "out of memory");
             return NULL;
         }
-        memcpy(data, cv->pending.ptr, cut);
-        memmove(cv->pending.ptr, cv->pending.ptr + cut, cv->pending.len - cut);
-        cv->pending.len -= cut;
+        /* the chunk takes the pending bytes; the unfinished record moves to the chunk's old
+         * buffer, which becomes the new pending buffer (no copy of the chunk itself) */
+        memcpy(c->buf.ptr, cv->pending.ptr + cut, cv->pending.len - cut);
+        sl_buf tmp = cv->pending;
+        cv->pending = c->buf;
+        cv->pending.len = tmp.len - cut;
+        c->buf = tmp;
+        c->buf.len = cut;
         c->seq = cv->next_seq++;
-        c->data = data;
-        c->len = cut;
         c->first_line = cv->next_line;
         cv->next_line += nl;
-        sl_buf_init(&c->rejects, 0);
         return c;
     }
 }
@@ -294,7 +335,7 @@ static void chunk_free(chunk *c)
 {
     if (!c)
         return;
-    free(c->data);
+    sl_buf_release(&c->buf);
     sl_batch_destroy(c->batch);
     sl_buf_release(&c->rejects);
     free(c->errs);
@@ -338,26 +379,22 @@ static sl_err on_reject(void *ctx, const sl_reject *rej)
 static void process_chunk(worker *wk, chunk *c)
 {
     conv *cv = wk->cv;
-    sl_err err;
-    sl_csv *csv = NULL;
-    sl_json *json = NULL;
+    sl_err err = SL_OK;
+    sl_csv *csv = wk->csv;
+    sl_json *json = wk->json;
     wk->cur = c;
-    if ((err = sl_batch_create(cv->schema, &c->batch)))
+    if (!c->batch && (err = sl_batch_create(cv->schema, &c->batch)))
         goto out;
-    if (cv->in_fmt == SL_FMT_CSV) {
-        sl_csv_opts co = cv->csv;
-        co.header = cv->csv.header && c->seq == 0;
-        if ((err = sl_csv_create(&co, &csv)))
-            goto out;
+    if (csv) {
+        sl_csv_reset(csv, cv->csv.header && c->seq == 0);
         sl_csv_set_first_line(csv, c->first_line);
-        if ((err = sl_csv_feed(csv, c->data, c->len)))
+        if ((err = sl_csv_feed(csv, c->buf.ptr, c->buf.len)))
             goto out;
         sl_csv_end_input(csv);
     } else {
-        if ((err = sl_json_create(&cv->json, (const char *const *)cv->names, cv->ncells, &json)))
-            goto out;
+        sl_json_reset(json);
         sl_json_set_first_line(json, c->first_line);
-        if ((err = sl_json_feed(json, c->data, c->len)))
+        if ((err = sl_json_feed(json, c->buf.ptr, c->buf.len)))
             goto out;
     }
     for (;;) {
@@ -378,8 +415,6 @@ static void process_chunk(worker *wk, chunk *c)
     }
 out:
     c->err = err;
-    sl_csv_destroy(csv);
-    sl_json_destroy(json);
     wk->cur = NULL;
 }
 
@@ -392,6 +427,10 @@ static sl_err worker_init(conv *cv, worker *wk)
     sl_err err = sl_converter_create(cv->schema, &co, &wk->converter);
     if (!err)
         err = sl_rowblock_init(&wk->blk, cv->ncells, BLOCK_ROWS);
+    if (!err && cv->in_fmt == SL_FMT_CSV)
+        err = sl_csv_create(&cv->csv, &wk->csv);
+    else if (!err)
+        err = sl_json_create(&cv->json, (const char *const *)cv->names, cv->ncells, &wk->json);
     return err;
 }
 
@@ -399,6 +438,8 @@ static void worker_release(worker *wk)
 {
     sl_converter_destroy(wk->converter);
     sl_rowblock_release(&wk->blk);
+    sl_csv_destroy(wk->csv);
+    sl_json_destroy(wk->json);
 }
 
 /* ---- output ------------------------------------------------------------------------------- */
@@ -606,8 +647,6 @@ static sl_err run_threaded(conv *cv)
         return set_msg(cv->res, SL_NOMEM, NULL, "out of memory");
     if ((err = sl_queue_init(&cv->work, cv->window)))
         return set_msg(cv->res, err, NULL, "out of memory");
-    pthread_mutex_init(&cv->mu, NULL);
-    pthread_cond_init(&cv->cond, NULL);
     int started = 0;
     for (; started < n; started++) {
         if ((err = worker_init(cv, &cv->workers[started]))) {
@@ -649,9 +688,10 @@ static sl_err run_threaded(conv *cv)
         pthread_mutex_lock(&cv->mu);
         cv->slots[cv->written % cv->window] = NULL;
         cv->written++;
+        c->next_free = cv->free_chunks;
+        cv->free_chunks = c;
         pthread_cond_broadcast(&cv->cond);
         pthread_mutex_unlock(&cv->mu);
-        chunk_free(c);
     }
     if (err)
         atomic_store(&cv->stop, true);
@@ -672,8 +712,6 @@ static sl_err run_threaded(conv *cv)
     while (sl_queue_pop(&cv->work, &item))
         ; /* already freed via slots */
     sl_queue_release(&cv->work);
-    pthread_mutex_destroy(&cv->mu);
-    pthread_cond_destroy(&cv->cond);
     return err;
 }
 
@@ -692,7 +730,7 @@ static sl_err run_inline(conv *cv)
             break;
         process_chunk(&wk, c);
         err = write_chunk(cv, c);
-        chunk_free(c);
+        chunk_put(cv, c);
         if (err)
             break;
     }
@@ -890,6 +928,8 @@ sl_err sl_convert_file(const sl_convert_opts *o, sl_convert_result *res)
     cv->out_fd = -1;
     cv->rej_fd = -1;
     cv->next_line = 1;
+    pthread_mutex_init(&cv->mu, NULL);
+    pthread_cond_init(&cv->cond, NULL);
     clock_gettime(CLOCK_MONOTONIC, &cv->t0);
     cv->last_progress = cv->t0;
     sl_buf_init(&cv->pending, 0);
@@ -1014,6 +1054,13 @@ out:
     free(cv->names);
     free(cv->slots);
     free(cv->workers);
+    while (cv->free_chunks) {
+        chunk *c = cv->free_chunks;
+        cv->free_chunks = c->next_free;
+        chunk_free(c);
+    }
+    pthread_mutex_destroy(&cv->mu);
+    pthread_cond_destroy(&cv->cond);
     sl_schema_destroy(cv->schema);
     free(cv);
     return err;

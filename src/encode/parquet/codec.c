@@ -16,7 +16,25 @@ struct sl_codec_ctx {
     sl_codec codec;
     int level;
     ZSTD_CCtx *zstd;
+    z_stream zs; /* gzip: initialised once, reset per page */
+    bool zs_init;
 };
+
+size_t sl_codec_bound(sl_codec codec, size_t n)
+{
+    switch (codec) {
+    case SL_CODEC_SNAPPY:
+        return snappy_max_compressed_length(n);
+    case SL_CODEC_ZSTD:
+        return ZSTD_compressBound(n);
+    case SL_CODEC_LZ4_RAW:
+        return n > LZ4_MAX_INPUT_SIZE ? n : (size_t)LZ4_compressBound((int)n);
+    case SL_CODEC_GZIP:
+        return compressBound((uLong)n) + 32; /* zlib bound + the gzip wrapper */
+    default:
+        return n;
+    }
+}
 
 static const char *const codec_names[SL_CODEC_COUNT] = {
     [SL_CODEC_NONE] = "none",   [SL_CODEC_SNAPPY] = "snappy",   [SL_CODEC_GZIP] = "gzip",
@@ -82,9 +100,17 @@ sl_err sl_codec_ctx_create(sl_codec codec, int level, sl_codec_ctx **out)
             free(c);
             return SL_INVALID;
         }
-    } else if (codec == SL_CODEC_GZIP && (level < 0 || level > 9)) {
-        free(c);
-        return SL_INVALID;
+    } else if (codec == SL_CODEC_GZIP) {
+        if (level < 0 || level > 9) {
+            free(c);
+            return SL_INVALID;
+        }
+        if (deflateInit2(&c->zs, level ? level : Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK) {
+            free(c);
+            return SL_NOMEM;
+        }
+        c->zs_init = true;
     }
     *out = c;
     return SL_OK;
@@ -95,32 +121,28 @@ void sl_codec_ctx_destroy(sl_codec_ctx *ctx)
     if (!ctx)
         return;
     ZSTD_freeCCtx(ctx->zstd);
+    if (ctx->zs_init)
+        deflateEnd(&ctx->zs);
     free(ctx);
 }
 
-static sl_err gzip_compress(int level, const void *in, size_t n, sl_buf *out)
+static sl_err gzip_compress(sl_codec_ctx *ctx, const void *in, size_t n, sl_buf *out)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, level ? level : Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        return SL_NOMEM;
-    sl_err err = SL_OK;
-    uLong bound = deflateBound(&zs, (uLong)n) + 32;
-    if ((err = sl_buf_reserve(out, bound)))
-        goto out_end;
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)n;
-    zs.next_out = out->ptr + out->len;
-    zs.avail_out = (uInt)bound;
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
-        err = SL_IO;
-        goto out_end;
-    }
-    out->len += zs.total_out;
-out_end:
-    deflateEnd(&zs);
-    return err;
+    z_stream *zs = &ctx->zs;
+    size_t bound = sl_codec_bound(SL_CODEC_GZIP, n);
+    sl_err err = sl_buf_reserve(out, bound);
+    if (err)
+        return err;
+    if (deflateReset(zs) != Z_OK)
+        return SL_IO;
+    zs->next_in = (Bytef *)(uintptr_t)in;
+    zs->avail_in = (uInt)n;
+    zs->next_out = out->ptr + out->len;
+    zs->avail_out = (uInt)bound;
+    if (deflate(zs, Z_FINISH) != Z_STREAM_END)
+        return SL_IO;
+    out->len += zs->total_out;
+    return SL_OK;
 }
 
 sl_err sl_codec_compress(sl_codec_ctx *ctx, const void *in, size_t n, sl_buf *out)
@@ -130,7 +152,7 @@ sl_err sl_codec_compress(sl_codec_ctx *ctx, const void *in, size_t n, sl_buf *ou
     case SL_CODEC_NONE:
         return sl_buf_append(out, in, n);
     case SL_CODEC_SNAPPY: {
-        size_t bound = snappy_max_compressed_length(n);
+        size_t bound = sl_codec_bound(SL_CODEC_SNAPPY, n);
         if ((err = sl_buf_reserve(out, bound)))
             return err;
         size_t len = bound;
@@ -140,7 +162,7 @@ sl_err sl_codec_compress(sl_codec_ctx *ctx, const void *in, size_t n, sl_buf *ou
         return SL_OK;
     }
     case SL_CODEC_ZSTD: {
-        size_t bound = ZSTD_compressBound(n);
+        size_t bound = sl_codec_bound(SL_CODEC_ZSTD, n);
         if ((err = sl_buf_reserve(out, bound)))
             return err;
         size_t len = ZSTD_compressCCtx(ctx->zstd, out->ptr + out->len, bound, in, n,
@@ -153,17 +175,17 @@ sl_err sl_codec_compress(sl_codec_ctx *ctx, const void *in, size_t n, sl_buf *ou
     case SL_CODEC_LZ4_RAW: {
         if (n > LZ4_MAX_INPUT_SIZE)
             return SL_FULL;
-        int bound = LZ4_compressBound((int)n);
-        if ((err = sl_buf_reserve(out, (size_t)bound)))
+        size_t bound = sl_codec_bound(SL_CODEC_LZ4_RAW, n);
+        if ((err = sl_buf_reserve(out, bound)))
             return err;
-        int len = LZ4_compress_default(in, (char *)out->ptr + out->len, (int)n, bound);
+        int len = LZ4_compress_default(in, (char *)out->ptr + out->len, (int)n, (int)bound);
         if (len <= 0 && n > 0)
             return SL_IO;
         out->len += (size_t)len;
         return SL_OK;
     }
     case SL_CODEC_GZIP:
-        return gzip_compress(ctx->level, in, n, out);
+        return gzip_compress(ctx, in, n, out);
     default:
         return SL_INVALID;
     }

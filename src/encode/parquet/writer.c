@@ -31,6 +31,7 @@
  *     computed from it, so everything must go through w_write().
  *   - After an error the writer is poisoned (w->failed): later calls return that error.
  */
+#include <assert.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -74,7 +75,22 @@ typedef struct {
     sl_buf plain;    /* the dictionary page body */
 } dict;
 
+/* Encoded pages of a column chunk live in segments, never reallocated: a page is compressed
+ * straight into a segment, HDR_ROOM bytes after the free space starts, and its header is then
+ * written just in front of the body, so [header][body] is contiguous. */
+#define HDR_ROOM 64
+#define SEG_MIN ((size_t)64 << 10)
+#define SEG_MAX ((size_t)8 << 20)
+
+typedef struct seg {
+    struct seg *next;
+    size_t len, cap;
+    uint8_t data[];
+} seg;
+
 typedef struct {
+    seg *seg;      /* where the page's bytes are */
+    size_t seg_off;
     int64_t offset_in_chunk; /* of the page header, relative to the data pages' start */
     int32_t size;            /* header + body */
     int64_t first_row;
@@ -106,7 +122,8 @@ typedef struct colw {
     dict dict;
 
     /* chunk */
-    sl_buf chunk;
+    seg *segs, *seg_last, *seg_free; /* pages; segments of earlier row groups are reused */
+    size_t chunk_len;
     int64_t chunk_values;
     int64_t chunk_nulls;
     int64_t chunk_uncompressed; /* data pages, headers included */
@@ -576,7 +593,14 @@ static void colw_release(colw *c)
     sl_buf_release(&c->page_mm.max);
     sl_buf_release(&c->chunk_mm.min);
     sl_buf_release(&c->chunk_mm.max);
-    sl_buf_release(&c->chunk);
+    for (seg *s = c->segs, *n; s; s = n) {
+        n = s->next;
+        free(s);
+    }
+    for (seg *s = c->seg_free, *n; s; s = n) {
+        n = s->next;
+        free(s);
+    }
     sl_buf_release(&c->body);
     sl_buf_release(&c->comp);
     sl_buf_release(&c->hdr);
@@ -587,7 +611,12 @@ static void colw_release(colw *c)
 
 static void chunk_reset(const sl_pq_writer *w, colw *c)
 {
-    c->chunk.len = 0;
+    if (c->segs) { /* keep the segments for the next row group */
+        c->seg_last->next = c->seg_free;
+        c->seg_free = c->segs;
+        c->segs = c->seg_last = NULL;
+    }
+    c->chunk_len = 0;
     c->chunk_values = c->chunk_nulls = c->chunk_uncompressed = c->chunk_rows = 0;
     c->pages_dict = c->pages_plain = 0;
     c->chunk_mm.has = false;
@@ -647,6 +676,39 @@ static size_t page_size_estimate(const colw *c)
     return levels + c->plain.len;
 }
 
+/* A segment with `need` free bytes at its end (the last one, a recycled one or a new one). */
+static seg *seg_room(colw *c, size_t need)
+{
+    seg *s = c->seg_last;
+    if (s && s->cap - s->len >= need)
+        return s;
+    seg **pp = &c->seg_free;
+    while (*pp && (*pp)->cap < need)
+        pp = &(*pp)->next;
+    seg *n = *pp;
+    if (n) {
+        *pp = n->next;
+    } else {
+        size_t cap = s ? s->cap * 2 : SEG_MIN;
+        if (cap > SEG_MAX)
+            cap = SEG_MAX;
+        if (cap < need)
+            cap = need;
+        n = malloc(sizeof(*n) + cap);
+        if (!n)
+            return NULL;
+        n->cap = cap;
+    }
+    n->next = NULL;
+    n->len = 0;
+    if (s)
+        s->next = n;
+    else
+        c->segs = n;
+    c->seg_last = n;
+    return n;
+}
+
 /* Appends the page in c->body (levels + values, uncompressed) to the chunk with its header. */
 static sl_err emit_page(sl_pq_writer *w, colw *c, sl_codec_ctx *cc, bool dict_page_enc,
                         size_t levels_len)
@@ -654,14 +716,22 @@ static sl_err emit_page(sl_pq_writer *w, colw *c, sl_codec_ctx *cc, bool dict_pa
     sl_err err;
     sl_pq_page_header h;
     memset(&h, 0, sizeof(h));
-    c->comp.len = 0;
     size_t values_len = c->body.len - levels_len;
+    bool v2 = w->opts.page_version == 2;
+    size_t bound = v2 ? levels_len + sl_codec_bound(w->opts.codec, values_len)
+                      : sl_codec_bound(w->opts.codec, c->body.len);
+    seg *sg = seg_room(c, HDR_ROOM + bound);
+    if (!sg)
+        return SL_NOMEM;
+    /* a view of the segment's free space; it cannot grow (cap == room), so never reallocates */
+    uint8_t *bstart = sg->data + sg->len + HDR_ROOM;
+    sl_buf comp = {bstart, 0, bound, bound};
     int enc = dict_page_enc ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN;
-    if (w->opts.page_version == 2) {
+    if (v2) {
         /* v2: levels stay uncompressed in front of the compressed values */
-        if ((err = sl_buf_append(&c->comp, c->body.ptr, levels_len)))
+        if ((err = sl_buf_append(&comp, c->body.ptr, levels_len)))
             return err;
-        if ((err = sl_codec_compress(cc, c->body.ptr + levels_len, values_len, &c->comp)))
+        if ((err = sl_codec_compress(cc, c->body.ptr + levels_len, values_len, &comp)))
             return err;
         h.type = PQ_DATA_PAGE_V2;
         h.has_data_page_v2 = true;
@@ -674,7 +744,7 @@ static sl_err emit_page(sl_pq_writer *w, colw *c, sl_codec_ctx *cc, bool dict_pa
         h.data_page_v2.has_is_compressed = true;
         h.data_page_v2.is_compressed = w->opts.codec != SL_CODEC_NONE;
     } else {
-        if ((err = sl_codec_compress(cc, c->body.ptr, c->body.len, &c->comp)))
+        if ((err = sl_codec_compress(cc, c->body.ptr, c->body.len, &comp)))
             return err;
         h.type = PQ_DATA_PAGE;
         h.has_data_page = true;
@@ -683,13 +753,15 @@ static sl_err emit_page(sl_pq_writer *w, colw *c, sl_codec_ctx *cc, bool dict_pa
         h.data_page.definition_level_encoding = PQ_ENC_RLE;
         h.data_page.repetition_level_encoding = PQ_ENC_RLE;
     }
-    if (c->body.len > INT32_MAX || c->comp.len > INT32_MAX)
+    assert(comp.ptr == bstart);
+    if (c->body.len > INT32_MAX || comp.len > INT32_MAX)
         return colw_fail(c, SL_FULL, "column '%s': page larger than 2 GiB", c->field->name);
     h.uncompressed_page_size = (int32_t)c->body.len;
-    h.compressed_page_size = (int32_t)c->comp.len;
+    h.compressed_page_size = (int32_t)comp.len;
     c->hdr.len = 0;
     if ((err = sl_pq_page_header_encode(&h, &c->hdr)))
         return err;
+    assert(c->hdr.len <= HDR_ROOM);
 
     if (c->npages == c->pages_cap) {
         size_t ncap = c->pages_cap ? c->pages_cap * 2 : 16;
@@ -701,15 +773,17 @@ static sl_err emit_page(sl_pq_writer *w, colw *c, sl_codec_ctx *cc, bool dict_pa
     }
     page_info *pi = &c->pages[c->npages];
     memset(pi, 0, sizeof(*pi));
-    pi->offset_in_chunk = (int64_t)c->chunk.len;
-    pi->size = (int32_t)(c->hdr.len + c->comp.len);
+    pi->seg = sg;
+    pi->seg_off = sg->len + HDR_ROOM - c->hdr.len;
+    pi->offset_in_chunk = (int64_t)c->chunk_len;
+    pi->size = (int32_t)(c->hdr.len + comp.len);
     pi->first_row = c->chunk_rows;
     pi->null_count = (int64_t)c->page_nulls;
     pi->null_page = c->page_nulls == c->ndefs;
 
-    if ((err = sl_buf_append(&c->chunk, c->hdr.ptr, c->hdr.len)) ||
-        (err = sl_buf_append(&c->chunk, c->comp.ptr, c->comp.len)))
-        return err;
+    memcpy(bstart - c->hdr.len, c->hdr.ptr, c->hdr.len);
+    sg->len += HDR_ROOM + comp.len;
+    c->chunk_len += (size_t)pi->size;
     c->npages++;
     c->chunk_uncompressed += (int64_t)(c->hdr.len + c->body.len);
     c->chunk_values += (int64_t)c->ndefs;
@@ -1325,8 +1399,10 @@ static sl_err flush_row_group(sl_pq_writer *w)
             dict_uncompressed = (int64_t)(c->hdr.len + c->dict.plain.len);
         }
         int64_t data_start = (int64_t)w->pos;
-        if ((err = w_write(w, c->chunk.ptr, c->chunk.len)))
-            return err;
+        for (size_t p = 0; p < c->npages; p++)
+            if ((err = w_write(w, c->pages[p].seg->data + c->pages[p].seg_off,
+                               (size_t)c->pages[p].size)))
+                return err;
 
         cc->file_offset = start;
         cc->has_meta_data = true;
@@ -1352,7 +1428,7 @@ static sl_err flush_row_group(sl_pq_writer *w)
         m->codec = sl_codec_thrift(w->opts.codec);
         m->num_values = c->chunk_values;
         m->total_uncompressed_size = c->chunk_uncompressed + dict_uncompressed;
-        m->total_compressed_size = (int64_t)c->chunk.len + dict_size;
+        m->total_compressed_size = (int64_t)c->chunk_len + dict_size;
         m->data_page_offset = data_start;
         if (has_dict) {
             m->has_dictionary_page_offset = true;
@@ -1682,7 +1758,6 @@ sl_err sl_pq_writer_create(const sl_schema *schema, const sl_pq_opts *opts, sl_o
         physical_of(c->field, &c->ptype, &c->type_len, &c->width);
         c->max_def = c->field->nullable ? 1 : 0;
         sl_buf_init(&c->plain, 0);
-        sl_buf_init(&c->chunk, 0);
         sl_buf_init(&c->body, 0);
         sl_buf_init(&c->comp, 0);
         sl_buf_init(&c->hdr, 0);

@@ -452,8 +452,44 @@ static sl_err mm_add(minmax *mm, int ptype, const void *mn, size_t mnl, const vo
 
 /* ---- dictionary ------------------------------------------------------------------------ */
 
+static inline uint32_t hash_u64(uint64_t v)
+{
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdull;
+    v ^= v >> 33;
+    return (uint32_t)v;
+}
+
+/* Equal-length keys: integer compares for the common widths. */
+static inline bool key_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n == 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return x == y;
+    }
+    if (n == 4) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return x == y;
+    }
+    return n == 0 || memcmp(a, b, n) == 0;
+}
+
 static inline uint32_t hash_bytes(const uint8_t *p, size_t n)
 {
+    if (n == 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return hash_u64(v);
+    }
+    if (n == 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return hash_u64(v | (uint64_t)4 << 32);
+    }
     uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull);
     while (n >= 8) {
         uint64_t v;
@@ -552,7 +588,7 @@ static inline sl_err dict_put(dict *d, const uint8_t *p, size_t n, bool var, siz
                 q = d->plain.ptr + (size_t)e * n;
                 qn = n;
             }
-            if (qn == n && memcmp(p, q, n) == 0) {
+            if (qn == n && key_eq(p, q, n)) {
                 *index = e;
                 return SL_OK;
             }
@@ -997,8 +1033,26 @@ static sl_err decimal_physical(colw *c, const sl_column *col, size_t a, size_t b
         }                                                                                     \
     } while (0)
 
+/* Integers without nulls: a branch-free loop the compiler vectorises. */
+#define MINMAX_DENSE(T)                                                                       \
+    do {                                                                                      \
+        const T *v = (const T *)vals;                                                          \
+        if (!n)                                                                               \
+            return SL_OK;                                                                     \
+        T mn = v[0], mx = v[0];                                                               \
+        for (size_t i = 1; i < n; i++) {                                                      \
+            mn = v[i] < mn ? v[i] : mn;                                                       \
+            mx = v[i] > mx ? v[i] : mx;                                                       \
+        }                                                                                     \
+        return mm_add(&c->page_mm, c->ptype, &mn, sizeof(T), &mx, sizeof(T));                 \
+    } while (0)
+
 static sl_err fixed_minmax(colw *c, const uint8_t *vals, const uint8_t *valid, size_t n)
 {
+    if (!valid && c->ptype == PQ_INT32)
+        MINMAX_DENSE(int32_t);
+    if (!valid && c->ptype == PQ_INT64)
+        MINMAX_DENSE(int64_t);
     switch (c->ptype) {
     case PQ_BOOLEAN:
         MINMAX_LOOP(uint8_t, false);
@@ -1044,11 +1098,18 @@ static sl_err add_fixed(sl_pq_writer *w, colw *c, const uint8_t *vals, const uin
     if (c->dict_on) {
         if ((err = reserve_idx(c, n)))
             return err;
+        const uint8_t *prev = NULL;
+        uint32_t prev_e = 0;
         for (size_t i = 0; i < n; i++) {
             if (valid && !valid[i])
                 continue;
+            const uint8_t *v = vals + i * wd;
+            if (prev && key_eq(prev, v, wd)) { /* runs (sorted or repeated values) */
+                c->idx[c->nidx++] = prev_e;
+                continue;
+            }
             uint32_t e;
-            err = dict_put(&c->dict, vals + i * wd, wd, false, w->opts.dict_bytes, &e);
+            err = dict_put(&c->dict, v, wd, false, w->opts.dict_bytes, &e);
             if (err == SL_FULL) {
                 *taken = i;
                 return SL_OK;
@@ -1056,6 +1117,8 @@ static sl_err add_fixed(sl_pq_writer *w, colw *c, const uint8_t *vals, const uin
             if (err)
                 return err;
             c->idx[c->nidx++] = e;
+            prev = v;
+            prev_e = e;
         }
         return SL_OK;
     }
@@ -1101,15 +1164,21 @@ static sl_err add_bytes(sl_pq_writer *w, colw *c, const sl_column *col, size_t a
         }
         return SL_OK;
     }
-    if ((err = sl_buf_reserve(&c->plain, (size_t)(off[n] - off[0]) + 4 * n)))
+    /* 16 bytes of slack: short values are copied as one 16-byte move */
+    if ((err = sl_buf_reserve(&c->plain, (size_t)(off[n] - off[0]) + 4 * n + 16)))
         return err;
     uint8_t *o = c->plain.ptr + c->plain.len;
+    const uint8_t *bytes = col->bytes;
+    size_t safe_end = col->bytes_cap >= 16 ? col->bytes_cap - 16 : 0; /* 16-byte reads fit */
     for (size_t i = 0; i < n; i++) {
         if (valid && !valid[i])
             continue;
         uint32_t len = off[i + 1] - off[i];
         sl_store_le32(o, len);
-        sl_memcpy(o + 4, col->bytes + off[i], len);
+        if (len <= 16 && off[i] <= safe_end)
+            memcpy(o + 4, bytes + off[i], 16);
+        else
+            sl_memcpy(o + 4, bytes + off[i], len);
         o += 4 + len;
     }
     c->plain.len = (size_t)(o - c->plain.ptr);
@@ -1130,6 +1199,9 @@ static sl_err bytes_minmax(colw *c, const sl_column *col, size_t a, size_t n)
             mnl = mxl = len;
             continue;
         }
+        /* first bytes strictly between the bounds' first bytes: neither bound moves */
+        if (len && mnl && mxl && p[0] > mn[0] && p[0] < mx[0])
+            continue;
         if (cmp_stat(PQ_BYTE_ARRAY, p, len, mn, mnl) < 0) {
             mn = p;
             mnl = len;

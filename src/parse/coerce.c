@@ -2,11 +2,16 @@
  *
  * Speed is the point of this file: libc's strtoll/strtod/strptime cost 56/69/153 ns a value
  * where the hand-rolled parsers here take a few ns (shared/notes/performance.md). So:
- *   - integers, dates and timestamps are parsed by hand at fixed positions; no locale, no NUL;
+ *   - integers, dates and timestamps are parsed by hand at fixed positions, with 8-byte SWAR
+ *     digit checks (little-endian; a plain path otherwise); no locale, no NUL needed. In a
+ *     column an integer of up to 16 digits is read with two loads that end at its last digit
+ *     (the bytes before it are in the same buffer and masked off), with no per-digit loop;
  *   - doubles take Clinger's fast path (at most 19 significant digits, w <= 2^53, a power of
- *     ten that is exact in binary64: one correctly rounded multiply or divide) and otherwise
- *     fall back to strtod_l() in the C locale on a normalised copy of the digits, so every
- *     result is the correctly rounded one strtod gives;
+ *     ten that is exact in binary64: one correctly rounded multiply or divide), then
+ *     Eisel-Lemire (one or two 64x64->128 multiplications by a truncated power of five,
+ *     coerce_pow5.h), and only what those cannot decide (more than 19 significant digits whose
+ *     truncation straddles a rounding boundary) goes to strtod_l() in the C locale on a
+ *     normalised copy of the digits; every result is the correctly rounded one strtod gives;
  *   - sl_coerce_column() switches on the column type once and runs a tight loop per type
  *     (col_fixed() is always_inline with a constant type id, so each case is its own loop),
  *     writing slots directly after one sl_col_reserve() per run.
@@ -1576,7 +1581,7 @@ static sl_err null_or_fail(run *rn, size_t r, uint8_t kind)
     return fail_row(rn, r, SL_ROW_NULL_VALUE, "null in a non-nullable column");
 }
 
-enum { PREP_VALUE, PREP_NULL, PREP_DONE, PREP_ERR };
+enum { PREP_VALUE, PREP_DONE, PREP_ERR };
 
 /* Common start of a non-string value: null handling, escapes, trimming. PREP_VALUE leaves the
  * text in *pp and *pn; PREP_DONE means the row was handled (null or failure); PREP_ERR means stop

@@ -5,7 +5,8 @@
  *   - sl_parse_*(): one value from bytes (no allocation, no locale, no NUL needed). Each returns
  *     an sl_row_code (SL_ROW_OK, SL_ROW_TYPE for malformed text, SL_ROW_RANGE for well-formed
  *     text whose value the type cannot hold) and on failure points *why at a static phrase
- *     ("out of range for int64"), which callers put after the value in a detail text.
+ *     ("is not an integer"; one ending in " for", like "out of range for", gets the column's
+ *     type name appended), which callers put after the value in a detail text.
  *   - sl_coerce_column(): a strided run of cells (one column of an sl_rowblock) appended to an
  *     sl_column, with the type switch outside the row loop; failures go to a callback.
  *   - sl_coerce_append(): one cell, for tests and odd callers.

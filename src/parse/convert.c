@@ -299,12 +299,7 @@ static sl_err put_base64(sl_buf *b, const uint8_t *p, size_t n)
 sl_err sl_reject_format_ndjson(sl_buf *out, const sl_reject *rej)
 {
     size_t len0 = out->len;
-    char code[32];
-    const char *name = sl_row_code_name(rej->code);
-    size_t k = 0;
-    for (; name[k] && k + 1 < sizeof(code); k++)
-        code[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] | 0x20 : name[k]);
-    code[k] = 0;
+    const char *code = sl_row_code_name(rej->code);
     sl_err err = sl_buf_printf(out, "{\"line\":%llu,\"column\":", (unsigned long long)rej->line);
     if (!err)
         err = rej->column ? sl_buf_printf(out, "%u", rej->column) : sl_buf_puts(out, "null");

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW_NAME(n, msg) #n,
-#define ROW_MSG(n, msg) msg,
+#define ROW_NAME(n, code, msg) code,
+#define ROW_MSG(n, code, msg) msg,
 static const char *const row_names[] = {SL_ROW_ERRORS(ROW_NAME)};
 static const char *const row_msgs[] = {SL_ROW_ERRORS(ROW_MSG)};
 #undef ROW_NAME

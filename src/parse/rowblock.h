@@ -50,25 +50,26 @@ typedef struct {
     uint16_t pad;
 } sl_cell;
 
-/* Why a row was rejected. The message is static text; `detail` is optional context. */
-#define SL_ROW_ERRORS(X)                                                                       \
-    X(OK, "ok")                                                                                \
-    X(SYNTAX, "syntax error")                                                                  \
-    X(RAGGED, "wrong number of fields")                                                        \
-    X(UTF8, "invalid UTF-8")                                                                   \
-    X(NUL, "NUL byte in field")                                                                \
-    X(UNTERMINATED, "unterminated quoted field")                                               \
-    X(TOO_LONG, "field or record too long")                                                    \
-    X(TOO_DEEP, "nesting too deep")                                                            \
-    X(NOT_OBJECT, "record is not a JSON object")                                               \
-    X(UNKNOWN_FIELD, "unknown field")                                                          \
-    X(DUPLICATE_KEY, "duplicate key")                                                          \
-    X(MISSING, "missing value for a required column")                                          \
-    X(NULL_VALUE, "null in a non-nullable column")                                             \
-    X(TYPE, "value does not match the column type")                                            \
-    X(RANGE, "value out of range")
+/* Why a row was rejected: enum name, the code used in reports (rejects files, API answers),
+ * and a static message. */
+#define SL_ROW_ERRORS(X) \
+    X(OK, "ok", "ok") \
+    X(SYNTAX, "syntax", "syntax error") \
+    X(RAGGED, "ragged", "wrong number of fields") \
+    X(UTF8, "utf8", "invalid UTF-8") \
+    X(NUL, "nul", "NUL byte in field") \
+    X(UNTERMINATED, "unterminated", "unterminated quoted field") \
+    X(TOO_LONG, "too_long", "field or record too long") \
+    X(TOO_DEEP, "too_deep", "nesting too deep") \
+    X(NOT_OBJECT, "not_object", "record is not a JSON object") \
+    X(UNKNOWN_FIELD, "unknown_field", "unknown field") \
+    X(DUPLICATE_KEY, "duplicate_key", "duplicate key") \
+    X(MISSING, "missing", "missing value for a required column") \
+    X(NULL_VALUE, "null_value", "null in a non-nullable column") \
+    X(TYPE, "type", "value does not match the column type") \
+    X(RANGE, "range", "value out of range")
 
-#define SL_ROW_ENUM(n, msg) SL_ROW_##n,
+#define SL_ROW_ENUM(n, code, msg) SL_ROW_##n,
 typedef enum { SL_ROW_ERRORS(SL_ROW_ENUM) SL_ROW_ERR_COUNT } sl_row_code;
 #undef SL_ROW_ENUM
 

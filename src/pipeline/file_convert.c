@@ -970,6 +970,7 @@ sl_err sl_convert_file(const sl_convert_opts *o, sl_convert_result *res)
     sl_json_opts_default(&cv->json);
     cv->json.unknown = o->unknown_fields_reject ? SL_JSON_UNKNOWN_REJECT : SL_JSON_UNKNOWN_IGNORE;
     sl_converter_opts_default(&cv->copts);
+    cv->copts.coerce.trusted_utf8 = true; /* both parsers validate UTF-8 already */
     cv->copts.coerce.null_tokens = o->null_tokens;
     cv->copts.coerce.nnull_tokens = o->nnull_tokens;
     if (cv->in_fmt == SL_FMT_AUTO) {

@@ -546,6 +546,12 @@ static void test_date(void **state)
 static void test_date_round_trip(void **state)
 {
     (void)state;
+    /* sl_days_from_civil, any year (also before year 1) */
+    assert_true(sl_days_from_civil(1970, 1, 1) == 0);
+    assert_true(sl_days_from_civil(1, 1, 1) == -719162);
+    assert_true(sl_days_from_civil(0, 3, 1) == -719468);
+    assert_true(sl_days_from_civil(-1, 12, 31) == -719529);
+    assert_true(sl_days_from_civil(10000, 1, 1) == 2932897);
     char buf[SL_DATE_TEXT_MAX];
     /* every day of 1999..2001 and every 13th day of 0001..9999 */
     for (int32_t d = -719162; d <= 2932896; d += 13) {

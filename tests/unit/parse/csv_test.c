@@ -315,7 +315,7 @@ static const csv_case cases[] = {
     {"bom not at start is data", NOHDR, "1,2\n\xEF\xBB\xBF,x\n", 0,
      "H#2\n1:1|2\n2:\\xEF\\xBB\\xBF|x\n"},
     {"bom prefix only", NOHDR, "\xEF\xBB,x\n", 0,
-     "H#2\n1:\\xEF\\xBB|x !UTF8@1:1(invalid UTF-8 at byte 0 of field 1)\n"},
+     "H#2\n1:\\xEF\\xBB|x !utf8@1:1(invalid UTF-8 at byte 0 of field 1)\n"},
     /* delimiters, quoting modes */
     {"tab", TAB, "a\tb\n\"x\ty\"\t2\n", 0, "H:a|b\n2:\"x\\x09y\"|2\n"},
     {"semicolon", SEMI, "a;b\n1,5;\"2;3\"\n", 0, "H:a|b\n2:1,5|\"2;3\"\n"},
@@ -330,7 +330,7 @@ static const csv_case cases[] = {
      "H#2\n1:\"a\"\"b\"*|c\n"},
     {"backslash outside quotes is data", NOHDR | BSLASH, "a\\,b\n", 0, "H#2\n1:a\\\\|b\n"},
     {"backslash before closing quote", NOHDR | BSLASH, "\"a\\\",b\n", 0,
-     "H#1\n1:\"a\\\\\",b\\n !UNTERMINATED@1:1(quote opened at line 1 in field 1 is not "
+     "H#1\n1:\"a\\\\\",b\\n !unterminated@1:1(quote opened at line 1 in field 1 is not "
      "closed)\n"},
     /* empty fields and lines */
     {"empty fields", NOHDR, ",,\n\"\",,\"\"\n", 0, "H#3\n1:||\n2:\"\"||\"\"\n"},
@@ -344,85 +344,85 @@ static const csv_case cases[] = {
     {"header only", 0, "a,b\n", 0, "H:a|b\n"},
     {"header only no newline", 0, "a,b", 0, "H:a|b\n"},
     {"whitespace line is a record", NOHDR, "a,b\n \n", 0,
-     "H#2\n1:a|b\n2: |~ !RAGGED@2:1(expected 2 fields, got 1)\n"},
+     "H#2\n1:a|b\n2: |~ !ragged@2:1(expected 2 fields, got 1)\n"},
     /* ragged */
     {"ragged fewer", 0, "a,b,c\n1,2\n3,4,5\n", 0,
-     "H:a|b|c\n2:1|2|~ !RAGGED@2:2(expected 3 fields, got 2)\n3:3|4|5\n"},
+     "H:a|b|c\n2:1|2|~ !ragged@2:2(expected 3 fields, got 2)\n3:3|4|5\n"},
     {"ragged more", 0, "a,b\n1,2,3,4\n5,6\n", 0,
-     "H:a|b\n2:1|2 !RAGGED@2:4(expected 2 fields, got 4)\n3:5|6\n"},
+     "H:a|b\n2:1|2 !ragged@2:4(expected 2 fields, got 4)\n3:5|6\n"},
     {"ragged empty field at end", 0, "a,b\n1,\n1,2,\n", 0,
-     "H:a|b\n2:1|\n3:1|2 !RAGGED@3:3(expected 2 fields, got 3)\n"},
+     "H:a|b\n2:1|\n3:1|2 !ragged@3:3(expected 2 fields, got 3)\n"},
     /* UTF-8 */
     {"valid utf8", NOHDR, "caf\xC3\xA9,\xE2\x82\xAC,\xF0\x9F\x98\x80,\"\xC3\xA9\"\n", 0,
      "H#4\n1:caf\\xC3\\xA9|\\xE2\\x82\\xAC|\\xF0\\x9F\\x98\\x80|\"\\xC3\\xA9\"\n"},
     {"overlong 2-byte", NOHDR, "a,\xC0\xAF\nb,c\n", 0,
-     "H#2\n1:a|\\xC0\\xAF !UTF8@1:2(invalid UTF-8 at byte 0 of field 2)\n2:b|c\n"},
+     "H#2\n1:a|\\xC0\\xAF !utf8@1:2(invalid UTF-8 at byte 0 of field 2)\n2:b|c\n"},
     {"overlong 3-byte", NOHDR, "x\xE0\x80\xAF,a\n", 0,
-     "H#2\n1:x\\xE0\\x80\\xAF|a !UTF8@1:1(invalid UTF-8 at byte 1 of field 1)\n"},
+     "H#2\n1:x\\xE0\\x80\\xAF|a !utf8@1:1(invalid UTF-8 at byte 1 of field 1)\n"},
     {"surrogate", NOHDR, "a,\"\xED\xA0\x80\"\n", 0,
-     "H#2\n1:a|\"\\xED\\xA0\\x80\" !UTF8@1:2(invalid UTF-8 at byte 1 of field 2)\n"},
+     "H#2\n1:a|\"\\xED\\xA0\\x80\" !utf8@1:2(invalid UTF-8 at byte 1 of field 2)\n"},
     {"above U+10FFFF", NOHDR, "\xF4\x90\x80\x80,a\n", 0,
-     "H#2\n1:\\xF4\\x90\\x80\\x80|a !UTF8@1:1(invalid UTF-8 at byte 0 of field 1)\n"},
+     "H#2\n1:\\xF4\\x90\\x80\\x80|a !utf8@1:1(invalid UTF-8 at byte 0 of field 1)\n"},
     {"truncated sequence at field end", NOHDR, "ab\xC3,\xE2\x82\n", 0,
-     "H#2\n1:ab\\xC3|\\xE2\\x82 !UTF8@1:1(invalid UTF-8 at byte 2 of field 1)\n"},
+     "H#2\n1:ab\\xC3|\\xE2\\x82 !utf8@1:1(invalid UTF-8 at byte 2 of field 1)\n"},
     {"lone continuation byte", NOHDR, "a,b\x80\n", 0,
-     "H#2\n1:a|b\\x80 !UTF8@1:2(invalid UTF-8 at byte 1 of field 2)\n"},
+     "H#2\n1:a|b\\x80 !utf8@1:2(invalid UTF-8 at byte 1 of field 2)\n"},
     {"invalid utf8 at eof", NOHDR, "a,b\xF0\x9F", 0,
-     "H#2\n1:a|b\\xF0\\x9F !UTF8@1:2(invalid UTF-8 at byte 1 of field 2)\n"},
+     "H#2\n1:a|b\\xF0\\x9F !utf8@1:2(invalid UTF-8 at byte 1 of field 2)\n"},
     /* NUL */
     {"nul", NOHDR, "a,b\0c\nd,e\n", 10,
-     "H#2\n1:a|b\\x00c !NUL@1:2(NUL byte at byte 1 of field 2)\n2:d|e\n"},
+     "H#2\n1:a|b\\x00c !nul@1:2(NUL byte at byte 1 of field 2)\n2:d|e\n"},
     {"nul in quotes", NOHDR, "\"\0\",x\n", 6,
-     "H#2\n1:\"\\x00\"|x !NUL@1:1(NUL byte at byte 1 of field 1)\n"},
+     "H#2\n1:\"\\x00\"|x !nul@1:1(NUL byte at byte 1 of field 1)\n"},
     {"nul before bad utf8", NOHDR, "\xFF\0,x\n", 5,
-     "H#2\n1:\\xFF\\x00|x !NUL@1:1(NUL byte at byte 1 of field 1)\n"},
+     "H#2\n1:\\xFF\\x00|x !nul@1:1(NUL byte at byte 1 of field 1)\n"},
     /* quotes in the wrong place */
     {"quote in unquoted field", 0, "a,b\nab\"c,d\ne,f\n", 0,
-     "H:a|b\n2:ab\"c|d !SYNTAX@2:1(unexpected quote in field 1)\n3:e|f\n"},
+     "H:a|b\n2:ab\"c|d !syntax@2:1(unexpected quote in field 1)\n3:e|f\n"},
     {"stray quotes do not eat lines", 0, "name,height\nBob,5'2\"\nAl,6'\nEve,5'6\"\n", 0,
-     "H:name|height\n2:Bob|5'2\" !SYNTAX@2:2(unexpected quote in field 2)\n3:Al|6'\n"
-     "4:Eve|5'6\" !SYNTAX@4:2(unexpected quote in field 2)\n"},
+     "H:name|height\n2:Bob|5'2\" !syntax@2:2(unexpected quote in field 2)\n3:Al|6'\n"
+     "4:Eve|5'6\" !syntax@4:2(unexpected quote in field 2)\n"},
     {"junk after closing quote", 0, "a,b\n\"ab\"c,d\ne,f\n", 0,
-     "H:a|b\n2:\"ab\"c|d !SYNTAX@2:1(unexpected character after closing quote in field 1)\n"
+     "H:a|b\n2:\"ab\"c|d !syntax@2:1(unexpected character after closing quote in field 1)\n"
      "3:e|f\n"},
     {"space after closing quote", NOHDR, "x,\"ab\" \n", 0,
-     "H#2\n1:x|\"ab\"  !SYNTAX@1:2(unexpected character after closing quote in field 2)\n"},
+     "H#2\n1:x|\"ab\"  !syntax@1:2(unexpected character after closing quote in field 2)\n"},
     {"cr after closing quote", NOHDR, "\"ab\"\r,x\n", 0,
-     "H#2\n1:\"ab\"\\r|x !SYNTAX@1:1(unexpected character after closing quote in field 1)\n"},
+     "H#2\n1:\"ab\"\\r|x !syntax@1:1(unexpected character after closing quote in field 1)\n"},
     {"unescaped quotes inside quotes", NOHDR, "\"He said \"hi\" to me\",next\nz,z\n", 0,
-     "H#2\n1:\"He said \"hi\" to me\"|next !SYNTAX@1:1(unexpected character after closing "
+     "H#2\n1:\"He said \"hi\" to me\"|next !syntax@1:1(unexpected character after closing "
      "quote in field 1)\n2:z|z\n"},
     {"junk with quotes and newline", 0, "x,y\n\"a\"b\"c\nd,e\n", 0,
-     "H:x|y\n2:\"a\"b\"c|~ !SYNTAX@2:1(unexpected character after closing quote in field 1)\n"
+     "H:x|y\n2:\"a\"b\"c|~ !syntax@2:1(unexpected character after closing quote in field 1)\n"
      "3:d|e\n"},
     {"first error wins", NOHDR, "a\"b,\"c\"d\n", 0,
-     "H#2\n1:a\"b|\"c\"d !SYNTAX@1:1(unexpected quote in field 1)\n"},
+     "H#2\n1:a\"b|\"c\"d !syntax@1:1(unexpected quote in field 1)\n"},
     /* unterminated */
     {"unterminated at eof", 0, "a,b\n1,\"xyz\n2,3\n", 0,
-     "H:a|b\n2:1|\"xyz\\n2,3\\n !UNTERMINATED@2:2(quote opened at line 2 in field 2 is not "
+     "H:a|b\n2:1|\"xyz\\n2,3\\n !unterminated@2:2(quote opened at line 2 in field 2 is not "
      "closed)\n"},
     {"unterminated opened on a later line", NOHDR, "\"a\nb\",\"c\nd\n", 0,
-     "H#2\n1:\"a\\nb\"|\"c\\nd\\n !UNTERMINATED@2:2(quote opened at line 2 in field 2 is not "
+     "H#2\n1:\"a\\nb\"|\"c\\nd\\n !unterminated@2:2(quote opened at line 2 in field 2 is not "
      "closed)\n"},
     {"unterminated wins over earlier error", NOHDR, "a\"b,\"c", 0,
-     "H#2\n1:a\"b|\"c !UNTERMINATED@1:2(quote opened at line 1 in field 2 is not closed)\n"},
+     "H#2\n1:a\"b|\"c !unterminated@1:2(quote opened at line 1 in field 2 is not closed)\n"},
     {"lone quote at eof", NOHDR, "a,b\n\"", 0,
-     "H#2\n1:a|b\n2:\"|~ !UNTERMINATED@2:1(quote opened at line 2 in field 1 is not "
+     "H#2\n1:a|b\n2:\"|~ !unterminated@2:1(quote opened at line 2 in field 1 is not "
      "closed)\n"},
     /* line numbers */
     {"line numbers with quoted newlines", 0, "h\n\"a\nb\nc\"\n\n\"d\r\ne\"\nf\n", 0,
      "H:h\n2:\"a\\nb\\nc\"\n5:\n6:\"d\\r\\ne\"\n8:f\n"},
     /* max_record = 16 */
     {"too long skipped", SMALL, "a,b\n1,2\n12345678,123456789\n3,4\n", 0,
-     "H:a|b\n2:1|2\n3:~|~ !TOO_LONG@3:0(record of 18 bytes, more than max_record 16)\n4:3|4\n"},
+     "H:a|b\n2:1|2\n3:~|~ !too_long@3:0(record of 18 bytes, more than max_record 16)\n4:3|4\n"},
     {"exactly max_record", SMALL, "a,b\n1234567,12345678\n", 0,
      "H:a|b\n2:1234567|12345678\n"},
     {"too long with quoted newlines", SMALL, "a,b\n\"1\n2\n3\n4\n5\n6\n7\n8\n\",x\n3,4\n", 0,
-     "H:a|b\n2:~|~ !TOO_LONG@2:0(record of 20 bytes, more than max_record 16)\n11:3|4\n"},
+     "H:a|b\n2:~|~ !too_long@2:0(record of 20 bytes, more than max_record 16)\n11:3|4\n"},
     {"too long at eof", SMALL, "a,b\n1,2\n12345678,123456789", 0,
-     "H:a|b\n2:1|2\n3:~|~ !TOO_LONG@3:0(record of 18 bytes, more than max_record 16)\n"},
+     "H:a|b\n2:1|2\n3:~|~ !too_long@3:0(record of 18 bytes, more than max_record 16)\n"},
     {"too long unterminated", SMALL, "a,b\n1,2\n3,\"45678\n123456789\n", 0,
-     "H:a|b\n2:1|2\n3:~|~ !UNTERMINATED@3:2(quote opened at line 3 in field 2 is not "
+     "H:a|b\n2:1|2\n3:~|~ !unterminated@3:2(quote opened at line 3 in field 2 is not "
      "closed)\n"},
     {"too long header", SMALL, "aaaaaaaaa,bbbbbbbbb\n1,2\n", 0,
      "E:the header at line 1 is longer than max_record (16 bytes)\n"},
@@ -476,7 +476,7 @@ static void test_raw_records(void **state)
     cfg.raw = true;
     check_all_ways(&cfg, in, strlen(in),
                    "H:a|b\n2:1|\"x\\r\\ny\" {1,\"x\\r\\ny\"}\n4:2|3 {2,3}\n"
-                   "5:\"4\"\"\"*|5 !RAGGED@5:3(expected 2 fields, got 3) {\"4\"\"\",5,6}\n"
+                   "5:\"4\"\"\"*|5 !ragged@5:3(expected 2 fields, got 3) {\"4\"\"\",5,6}\n"
                    "6:7|8 {7,8}\n");
 }
 
@@ -489,7 +489,7 @@ static void test_next_consumes_header(void **state)
     sl_csv_opts_default(&cfg.o);
     cfg.ncols = 2;
     cfg.no_header_call = true;
-    check_all_ways(&cfg, in, strlen(in), "2:1|2\n3:3|~ !RAGGED@3:1(expected 2 fields, got 1)\n");
+    check_all_ways(&cfg, in, strlen(in), "2:1|2\n3:3|~ !ragged@3:1(expected 2 fields, got 1)\n");
     /* ncols 1 from a schema: empty lines are records */
     cfg.ncols = 1;
     check_all_ways(&cfg, "x\n\n1\n", 5, "2:\n3:1\n");
@@ -540,7 +540,7 @@ static void test_huge_field(void **state)
     /* the same with max_record 1 MiB: skipped as TOO_LONG, in any chunking */
     char want[256];
     snprintf(want, sizeof(want),
-             "H:a|b\n2:1|2\n3:~|~ !TOO_LONG@3:0(record of %zu bytes, more than max_record "
+             "H:a|b\n2:1|2\n3:~|~ !too_long@3:0(record of %zu bytes, more than max_record "
              "1048576)\n%llu:3|4\n",
              stop + 1 - 8, (unsigned long long)(4 + nl_in_field));
     for (size_t k = 0; k < NSIMD; k++) {

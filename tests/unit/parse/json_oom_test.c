@@ -22,50 +22,7 @@
 
 #include "../../support/json_dump.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-
-static long alloc_count;
-static long fail_at = -1; /* -1: never */
-static int injected;
-static int paused; /* the test's own allocations (dumps) never fail */
-
-static int should_fail(void)
-{
-    if (fail_at < 0 || paused)
-        return 0;
-    if (alloc_count++ == fail_at) {
-        injected = 1;
-        return 1;
-    }
-    return 0;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return should_fail() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m)
-{
-    return should_fail() ? NULL : __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return should_fail() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-    return should_fail() ? NULL : __real_strdup(s);
-}
+#include "../../support/oom.h"
 
 static const char *const names[] = {"a", "b", "c", "_extra"};
 

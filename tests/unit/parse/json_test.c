@@ -75,7 +75,7 @@ static const jcase cases[] = {
     {"key orders change between rows (the parser learns them)",
      "{\"c\":1,\"a\":2}\n{\"c\":3,\"a\":4}\n{\"a\":5,\"b\":6,\"c\":7}\n{\"b\":8}\n"
      "{\"c\":9,\"x\":0,\"a\":10}\n{\"c\":11,\"c\":12}\n{\"c\":13,\"a\":14}\n", 0, 0, 0, 0,
-     "1: 2 - 1\n2: 4 - 3\n3: 5 6 7\n4: - 8 -\n5: 10 - 9\n6: !DUPLICATE_KEY@6:9 f2\n"
+     "1: 2 - 1\n2: 4 - 3\n3: 5 6 7\n4: - 8 -\n5: 10 - 9\n6: !duplicate_key@6:9 f2\n"
      "7: 14 - 13\n"},
     {"unicode values and DEL",
      "{\"b\":\"h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80 \x7f \xf4\x8f\xbf\xbf\"}\n",
@@ -93,10 +93,10 @@ static const jcase cases[] = {
      "1: 1 - -\n2: 2 - -\n"},
     {"BOM alone", "\xef\xbb\xbf", 0, 0, 0, 0, ""},
     {"BOM then error column counts after it", "\xef\xbb\xbf{\"a\":x}", 0, 0, 0, 0,
-     "1: !SYNTAX@1:6 f0\n"},
+     "1: !syntax@1:6 f0\n"},
     {"BOM later is an error", "{\"a\":1}\n\xef\xbb\xbf{\"a\":2}\n", 0, 0, 0, 0,
-     "1: 1 - -\n2: !SYNTAX@2:1\n"},
-    {"partial BOM", "\xef\xbb{}\n", 0, 0, 0, 0, "1: !UTF8@1:1\n"},
+     "1: 1 - -\n2: !syntax@2:1\n"},
+    {"partial BOM", "\xef\xbb{}\n", 0, 0, 0, 0, "1: !utf8@1:1\n"},
     {"last line without newline", "{\"a\":1}\n{\"a\":2}", 0, 0, 0, 0, "1: 1 - -\n2: 2 - -\n"},
     {"empty input", "", 0, 0, 0, 0, ""},
     {"nested values keep duplicate keys and raw text",
@@ -105,117 +105,117 @@ static const jcase cases[] = {
     {"names that need escapes", "{\"q\\\"k\":1,\"b\\\\s\":2,\"" X70 "\":3}\n"
      "{\"q\"k\":1}\n{\"b\\\\s\":1,\"b\\u005cs\":2}\n{\"q\\u0022k\":4,\"b\\\\s\" :5}\n"
      "{\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0, NAMES_X, 0, 0,
-     "1: 1 2 3\n2: !SYNTAX@2:5\n3: !DUPLICATE_KEY@3:11 f1\n4: 4 5 -\n5: !SYNTAX@5:33\n"},
+     "1: 1 2 3\n2: !syntax@2:5\n3: !duplicate_key@3:11 f1\n4: 4 5 -\n5: !syntax@5:33\n"},
     {"a key that starts like a name", "{\"ab\":1,\"a\":2,\"b\" :3,\"c\"\t:4}\n", 0, 0, 0, 0,
      "1: 2 3 4\n"},
     {"DEL and high bytes in keys", "{\"\x7f\xc3\xa9\":1,\"a\":2}\n", 0, 0, 0, 0, "1: 2 - -\n"},
 
     /* ---- strings ---- */
-    {"lone high surrogate", "{\"b\":\"\\ud800\"}\n", 0, 0, 0, 0, "1: !UTF8@1:7 f1\n"},
-    {"lone low surrogate", "{\"b\":\"x\\udc00\"}\n", 0, 0, 0, 0, "1: !UTF8@1:8 f1\n"},
+    {"lone high surrogate", "{\"b\":\"\\ud800\"}\n", 0, 0, 0, 0, "1: !utf8@1:7 f1\n"},
+    {"lone low surrogate", "{\"b\":\"x\\udc00\"}\n", 0, 0, 0, 0, "1: !utf8@1:8 f1\n"},
     {"high surrogate then non-low escape", "{\"b\":\"\\ud800\\u0041\"}\n", 0, 0, 0, 0,
-     "1: !UTF8@1:7 f1\n"},
-    {"high surrogate then text", "{\"b\":\"\\uD83Dx\"}\n", 0, 0, 0, 0, "1: !UTF8@1:7 f1\n"},
-    {"surrogates reversed", "{\"b\":\"\\ude00\\ud83d\"}\n", 0, 0, 0, 0, "1: !UTF8@1:7 f1\n"},
-    {"lone surrogate in a key", "{\"\\ud800\":1}\n", 0, 0, 0, 0, "1: !UTF8@1:3\n"},
+     "1: !utf8@1:7 f1\n"},
+    {"high surrogate then text", "{\"b\":\"\\uD83Dx\"}\n", 0, 0, 0, 0, "1: !utf8@1:7 f1\n"},
+    {"surrogates reversed", "{\"b\":\"\\ude00\\ud83d\"}\n", 0, 0, 0, 0, "1: !utf8@1:7 f1\n"},
+    {"lone surrogate in a key", "{\"\\ud800\":1}\n", 0, 0, 0, 0, "1: !utf8@1:3\n"},
     {"lone surrogate in an ignored field", "{\"x\":[\"\\udfff\"]}\n", 0, 0, 0, 0,
-     "1: !UTF8@1:8\n"},
-    {"bad escape \\x", "{\"b\":\"\\x41\"}\n", 0, 0, 0, 0, "1: !SYNTAX@1:8 f1\n"},
-    {"bad escape \\U", "{\"b\":\"\\U0041\"}\n", 0, 0, 0, 0, "1: !SYNTAX@1:8 f1\n"},
-    {"short \\u escape", "{\"b\":\"\\u12\"}\n", 0, 0, 0, 0, "1: !SYNTAX@1:11 f1\n"},
-    {"non-hex \\u escape", "{\"b\":\"\\u12g4\"}\n", 0, 0, 0, 0, "1: !SYNTAX@1:11 f1\n"},
+     "1: !utf8@1:8\n"},
+    {"bad escape \\x", "{\"b\":\"\\x41\"}\n", 0, 0, 0, 0, "1: !syntax@1:8 f1\n"},
+    {"bad escape \\U", "{\"b\":\"\\U0041\"}\n", 0, 0, 0, 0, "1: !syntax@1:8 f1\n"},
+    {"short \\u escape", "{\"b\":\"\\u12\"}\n", 0, 0, 0, 0, "1: !syntax@1:11 f1\n"},
+    {"non-hex \\u escape", "{\"b\":\"\\u12g4\"}\n", 0, 0, 0, 0, "1: !syntax@1:11 f1\n"},
     {"escaped newline is fine, raw one ends the line", "{\"b\":\"x\\ny\"}\n{\"b\":\"x\ny\"}\n",
-     0, 0, 0, 0, "1: - e\"x\\ny\" -\n2: !SYNTAX@2:8 f1\n3: !SYNTAX@3:1\n"},
-    {"raw tab in string", "{\"b\":\"a\tb\"}\n", 0, 0, 0, 0, "1: !SYNTAX@1:8 f1\n"},
+     0, 0, 0, 0, "1: - e\"x\\ny\" -\n2: !syntax@2:8 f1\n3: !syntax@3:1\n"},
+    {"raw tab in string", "{\"b\":\"a\tb\"}\n", 0, 0, 0, 0, "1: !syntax@1:8 f1\n"},
     {"raw control chars in string", "{\"b\":\"\x01\"}\n{\"b\":\"\x1f\"}\n{\"x\":\"\x1b\"}\n",
-     0, 0, 0, 0, "1: !SYNTAX@1:7 f1\n2: !SYNTAX@2:7 f1\n3: !SYNTAX@3:7\n"},
+     0, 0, 0, 0, "1: !syntax@1:7 f1\n2: !syntax@2:7 f1\n3: !syntax@3:7\n"},
     {"very short strings", "{\"a\":\"\",\"b\":\"\\\"\",\"c\":\"\\\\\"}\n", 0, 0, 0, 0,
      "1: \"\" e\"\\\"\" e\"\\\\\"\n"},
 
     /* ---- numbers ---- */
-    {"number 01", "{\"a\":01}\n", 0, 0, 0, 0, "1: !SYNTAX@1:6 f0\n"},
-    {"number -01", "{\"a\":-01}\n", 0, 0, 0, 0, "1: !SYNTAX@1:7 f0\n"},
-    {"number -", "{\"a\":-}\n", 0, 0, 0, 0, "1: !SYNTAX@1:7 f0\n"},
-    {"number --1", "{\"a\":--1}\n", 0, 0, 0, 0, "1: !SYNTAX@1:7 f0\n"},
-    {"number 1.", "{\"a\":1.}\n", 0, 0, 0, 0, "1: !SYNTAX@1:8 f0\n"},
-    {"number .5", "{\"a\":.5}\n", 0, 0, 0, 0, "1: !SYNTAX@1:6 f0\n"},
-    {"number 1e", "{\"a\":1e}\n", 0, 0, 0, 0, "1: !SYNTAX@1:8 f0\n"},
-    {"number 1e+", "{\"a\":1e+}\n", 0, 0, 0, 0, "1: !SYNTAX@1:9 f0\n"},
-    {"number 1.5e3.2", "{\"a\":1.5e3.2}\n", 0, 0, 0, 0, "1: !SYNTAX@1:11\n"},
-    {"number +1", "{\"a\":+1}\n", 0, 0, 0, 0, "1: !SYNTAX@1:6 f0\n"},
-    {"number NaN", "{\"a\":NaN}\n", 0, 0, 0, 0, "1: !SYNTAX@1:6 f0\n"},
+    {"number 01", "{\"a\":01}\n", 0, 0, 0, 0, "1: !syntax@1:6 f0\n"},
+    {"number -01", "{\"a\":-01}\n", 0, 0, 0, 0, "1: !syntax@1:7 f0\n"},
+    {"number -", "{\"a\":-}\n", 0, 0, 0, 0, "1: !syntax@1:7 f0\n"},
+    {"number --1", "{\"a\":--1}\n", 0, 0, 0, 0, "1: !syntax@1:7 f0\n"},
+    {"number 1.", "{\"a\":1.}\n", 0, 0, 0, 0, "1: !syntax@1:8 f0\n"},
+    {"number .5", "{\"a\":.5}\n", 0, 0, 0, 0, "1: !syntax@1:6 f0\n"},
+    {"number 1e", "{\"a\":1e}\n", 0, 0, 0, 0, "1: !syntax@1:8 f0\n"},
+    {"number 1e+", "{\"a\":1e+}\n", 0, 0, 0, 0, "1: !syntax@1:9 f0\n"},
+    {"number 1.5e3.2", "{\"a\":1.5e3.2}\n", 0, 0, 0, 0, "1: !syntax@1:11\n"},
+    {"number +1", "{\"a\":+1}\n", 0, 0, 0, 0, "1: !syntax@1:6 f0\n"},
+    {"number NaN", "{\"a\":NaN}\n", 0, 0, 0, 0, "1: !syntax@1:6 f0\n"},
     {"number Infinity", "{\"a\":Infinity}\n{\"a\":-Infinity}\n", 0, 0, 0, 0,
-     "1: !SYNTAX@1:6 f0\n2: !SYNTAX@2:7 f0\n"},
-    {"number 0x10", "{\"a\":0x10}\n", 0, 0, 0, 0, "1: !SYNTAX@1:7\n"},
-    {"number at end of input", "{\"a\":12", 0, 0, 0, 0, "1: !SYNTAX@1:8\n"},
-    {"bad number in ignored field", "{\"x\":1.e5,\"a\":1}\n", 0, 0, 0, 0, "1: !SYNTAX@1:8\n"},
+     "1: !syntax@1:6 f0\n2: !syntax@2:7 f0\n"},
+    {"number 0x10", "{\"a\":0x10}\n", 0, 0, 0, 0, "1: !syntax@1:7\n"},
+    {"number at end of input", "{\"a\":12", 0, 0, 0, 0, "1: !syntax@1:8\n"},
+    {"bad number in ignored field", "{\"x\":1.e5,\"a\":1}\n", 0, 0, 0, 0, "1: !syntax@1:8\n"},
     {"literals", "{\"a\":tru}\n{\"a\":nul}\n{\"a\":True}\n{\"a\":falsey}\n{\"a\":nullx}\n",
      0, 0, 0, 0,
-     "1: !SYNTAX@1:9 f0\n2: !SYNTAX@2:9 f0\n3: !SYNTAX@3:6 f0\n4: !SYNTAX@4:11\n"
-     "5: !SYNTAX@5:10\n"},
+     "1: !syntax@1:9 f0\n2: !syntax@2:9 f0\n3: !syntax@3:6 f0\n4: !syntax@4:11\n"
+     "5: !syntax@5:10\n"},
 
     /* ---- structure ---- */
-    {"trailing comma in object", "{\"a\":1,}\n", 0, 0, 0, 0, "1: !SYNTAX@1:8\n"},
-    {"trailing comma in array value", "{\"a\":[1,]}\n", 0, 0, 0, 0, "1: !SYNTAX@1:9 f0\n"},
+    {"trailing comma in object", "{\"a\":1,}\n", 0, 0, 0, 0, "1: !syntax@1:8\n"},
+    {"trailing comma in array value", "{\"a\":[1,]}\n", 0, 0, 0, 0, "1: !syntax@1:9 f0\n"},
     {"trailing comma in nested object", "{\"a\":{\"x\":1,}}\n", 0, 0, 0, 0,
-     "1: !SYNTAX@1:13 f0\n"},
-    {"missing comma", "{\"a\":1 \"b\":2}\n", 0, 0, 0, 0, "1: !SYNTAX@1:8\n"},
-    {"missing colon", "{\"a\" 1}\n", 0, 0, 0, 0, "1: !SYNTAX@1:6\n"},
+     "1: !syntax@1:13 f0\n"},
+    {"missing comma", "{\"a\":1 \"b\":2}\n", 0, 0, 0, 0, "1: !syntax@1:8\n"},
+    {"missing colon", "{\"a\" 1}\n", 0, 0, 0, 0, "1: !syntax@1:6\n"},
     {"missing value", "{\"a\":}\n{\"a\":,\"b\":1}\n", 0, 0, 0, 0,
-     "1: !SYNTAX@1:6 f0\n2: !SYNTAX@2:6 f0\n"},
-    {"unquoted key", "{a:1}\n", 0, 0, 0, 0, "1: !SYNTAX@1:2\n"},
-    {"single quotes", "{'a':1}\n{\"a\":'x'}\n", 0, 0, 0, 0, "1: !SYNTAX@1:2\n2: !SYNTAX@2:6 f0\n"},
+     "1: !syntax@1:6 f0\n2: !syntax@2:6 f0\n"},
+    {"unquoted key", "{a:1}\n", 0, 0, 0, 0, "1: !syntax@1:2\n"},
+    {"single quotes", "{'a':1}\n{\"a\":'x'}\n", 0, 0, 0, 0, "1: !syntax@1:2\n2: !syntax@2:6 f0\n"},
     {"comments", "{\"a\":1} // c\n/* c */ {\"a\":1}\n{\"a\":1 /* x */}\n# c\n", 0, 0, 0, 0,
-     "1: !SYNTAX@1:9\n2: !SYNTAX@2:1\n3: !SYNTAX@3:8\n4: !SYNTAX@4:1\n"},
+     "1: !syntax@1:9\n2: !syntax@2:1\n3: !syntax@3:8\n4: !syntax@4:1\n"},
     {"mismatched brackets", "{\"a\":[1}\n{\"a\":{\"x\":1]}\n{\"a\":1]\n", 0, 0, 0, 0,
-     "1: !SYNTAX@1:8 f0\n2: !SYNTAX@2:12 f0\n3: !SYNTAX@3:7\n"},
+     "1: !syntax@1:8 f0\n2: !syntax@2:12 f0\n3: !syntax@3:7\n"},
     {"two objects on a line", "{\"a\":1}{\"a\":2}\n{\"a\":1} x\n", 0, 0, 0, 0,
-     "1: !SYNTAX@1:8\n2: !SYNTAX@2:9\n"},
+     "1: !syntax@1:8\n2: !syntax@2:9\n"},
     {"valid UTF-8 outside strings is a syntax error", "{\"a\":\xc3\xa9}\n", 0, 0, 0, 0,
-     "1: !SYNTAX@1:6 f0\n"},
+     "1: !syntax@1:6 f0\n"},
     {"truncated last line: string", "{\"a\":1}\n{\"a\":\"abc", 0, 0, 0, 0,
-     "1: 1 - -\n2: !SYNTAX@2:10 f0\n"},
+     "1: 1 - -\n2: !syntax@2:10 f0\n"},
     {"truncated: various",
      "{\n{\"a\n{\"a\":\n{\"a\":1,\n{\"a\":tr\n{\"a\":\"\\\n{\"a\":\"\\u00\n{\"a\":[",
      0, 0, 0, 0,
-     "1: !SYNTAX@1:2\n2: !SYNTAX@2:4\n3: !SYNTAX@3:6 f0\n4: !SYNTAX@4:8\n5: !SYNTAX@5:8 f0\n"
-     "6: !SYNTAX@6:8 f0\n7: !SYNTAX@7:11 f0\n8: !SYNTAX@8:7 f0\n"},
+     "1: !syntax@1:2\n2: !syntax@2:4\n3: !syntax@3:6 f0\n4: !syntax@4:8\n5: !syntax@5:8 f0\n"
+     "6: !syntax@6:8 f0\n7: !syntax@7:11 f0\n8: !syntax@8:7 f0\n"},
 
     /* ---- not objects ---- */
     {"non-object lines",
      "[1,2]\n\"str\"\n42\ntrue\nnull\n [ ] \n-1.5\n", 0, 0, 0, 0,
-     "1: !NOT_OBJECT@1:1\n2: !NOT_OBJECT@2:1\n3: !NOT_OBJECT@3:1\n4: !NOT_OBJECT@4:1\n"
-     "5: !NOT_OBJECT@5:1\n6: !NOT_OBJECT@6:2\n7: !NOT_OBJECT@7:1\n"},
+     "1: !not_object@1:1\n2: !not_object@2:1\n3: !not_object@3:1\n4: !not_object@4:1\n"
+     "5: !not_object@5:1\n6: !not_object@6:2\n7: !not_object@7:1\n"},
     {"invalid non-object lines are syntax errors", "[1,\n\"a\n01\n[1] 2\n}\n", 0, 0, 0, 0,
-     "1: !SYNTAX@1:4\n2: !SYNTAX@2:3\n3: !SYNTAX@3:1\n4: !SYNTAX@4:5\n5: !SYNTAX@5:1\n"},
+     "1: !syntax@1:4\n2: !syntax@2:3\n3: !syntax@3:1\n4: !syntax@4:5\n5: !syntax@5:1\n"},
 
     /* ---- invalid UTF-8 ---- */
-    {"UTF-8 0xFF", "{\"b\":\"\xff\"}\n", 0, 0, 0, 0, "1: !UTF8@1:7 f1\n"},
-    {"UTF-8 lone continuation", "{\"b\":\"a\x80\"}\n", 0, 0, 0, 0, "1: !UTF8@1:8 f1\n"},
+    {"UTF-8 0xFF", "{\"b\":\"\xff\"}\n", 0, 0, 0, 0, "1: !utf8@1:7 f1\n"},
+    {"UTF-8 lone continuation", "{\"b\":\"a\x80\"}\n", 0, 0, 0, 0, "1: !utf8@1:8 f1\n"},
     {"UTF-8 overlong 2 bytes", "{\"b\":\"\xc0\x80\"}\n{\"b\":\"\xc1\xbf\"}\n", 0, 0, 0, 0,
-     "1: !UTF8@1:7 f1\n2: !UTF8@2:7 f1\n"},
+     "1: !utf8@1:7 f1\n2: !utf8@2:7 f1\n"},
     {"UTF-8 overlong 3 bytes", "{\"b\":\"\xe0\x80\x80\"}\n{\"b\":\"\xe0\x9f\xbf\"}\n", 0, 0, 0,
-     0, "1: !UTF8@1:7 f1\n2: !UTF8@2:7 f1\n"},
+     0, "1: !utf8@1:7 f1\n2: !utf8@2:7 f1\n"},
     {"UTF-8 overlong 4 bytes", "{\"b\":\"\xf0\x80\x80\x80\"}\n{\"b\":\"\xf0\x8f\xbf\xbf\"}\n", 0,
-     0, 0, 0, "1: !UTF8@1:7 f1\n2: !UTF8@2:7 f1\n"},
+     0, 0, 0, "1: !utf8@1:7 f1\n2: !utf8@2:7 f1\n"},
     {"UTF-8 surrogate encodings", "{\"b\":\"\xed\xa0\x80\"}\n{\"b\":\"\xed\xbf\xbf\"}\n", 0, 0,
-     0, 0, "1: !UTF8@1:7 f1\n2: !UTF8@2:7 f1\n"},
+     0, 0, "1: !utf8@1:7 f1\n2: !utf8@2:7 f1\n"},
     {"UTF-8 beyond U+10FFFF", "{\"b\":\"\xf4\x90\x80\x80\"}\n{\"b\":\"\xf5\x80\x80\x80\"}\n", 0,
-     0, 0, 0, "1: !UTF8@1:7 f1\n2: !UTF8@2:7 f1\n"},
+     0, 0, 0, "1: !utf8@1:7 f1\n2: !utf8@2:7 f1\n"},
     {"UTF-8 truncated sequences",
      "{\"b\":\"\xe2\x82\"}\n{\"b\":\"\xf0\x9f\x98\"}\n{\"b\":\"\xc3\"}\n{\"b\":\"\xc3", 0, 0, 0, 0,
-     "1: !UTF8@1:7 f1\n2: !UTF8@2:7 f1\n3: !UTF8@3:7 f1\n4: !UTF8@4:7 f1\n"},
+     "1: !utf8@1:7 f1\n2: !utf8@2:7 f1\n3: !utf8@3:7 f1\n4: !utf8@4:7 f1\n"},
     {"UTF-8 in key, ignored field, nested value, outside strings",
      "{\"\xff\":1}\n{\"x\":\"\xfe\"}\n{\"c\":[{\"k\":\"\xc0\xaf\"}]}\n{\"a\":1}\xff\n", 0, 0, 0,
-     0, "1: !UTF8@1:3\n2: !UTF8@2:7\n3: !UTF8@3:13 f2\n4: !UTF8@4:8\n"},
+     0, "1: !utf8@1:3\n2: !utf8@2:7\n3: !utf8@3:13 f2\n4: !utf8@4:8\n"},
 
     /* ---- NUL ---- */
-    {"NUL in string", S("{\"b\":\"x\0y\"}\n"), 0, 0, 0, "1: !NUL@1:8 f1\n"},
-    {"NUL after record", S("{\"a\":1}\0\n"), 0, 0, 0, "1: !NUL@1:8\n"},
-    {"NUL line", S("\0\n{\"a\":1}\n"), 0, 0, 0, "1: !NUL@1:1\n2: 1 - -\n"},
+    {"NUL in string", S("{\"b\":\"x\0y\"}\n"), 0, 0, 0, "1: !nul@1:8 f1\n"},
+    {"NUL after record", S("{\"a\":1}\0\n"), 0, 0, 0, "1: !nul@1:8\n"},
+    {"NUL line", S("\0\n{\"a\":1}\n"), 0, 0, 0, "1: !nul@1:1\n2: 1 - -\n"},
     {"NUL between tokens", S("{\"a\"\0:1}\n{\"a\":\0}\n{\"a\":1\0}\n"), 0, 0, 0,
-     "1: !NUL@1:5\n2: !NUL@2:6 f0\n3: !NUL@3:7\n"},
-    {"NUL at end of last line", S("{\"a\":1}\n{\0"), 0, 0, 0, "1: 1 - -\n2: !NUL@2:2\n"},
+     "1: !nul@1:5\n2: !nul@2:6 f0\n3: !nul@3:7\n"},
+    {"NUL at end of last line", S("{\"a\":1}\n{\0"), 0, 0, 0, "1: 1 - -\n2: !nul@2:2\n"},
     {"escaped NUL is fine", "{\"b\":\"\\u0000\"}\n", 0, 0, 0, 0, "1: - e\"\\u0000\" -\n"},
 
     /* ---- depth ---- */
@@ -223,50 +223,50 @@ static const jcase cases[] = {
      "{\"a\":{\"b\":{}}}\n{\"a\":{\"b\":{\"c\":{}}}}\n{\"a\":[[[]]]}\n{\"x\":[[{}]]}\n"
       "[[[[]]]]\n", 0, 0,
      3, 0,
-     "1: J{\"b\":{}} - -\n2: !TOO_DEEP@2:16 f0\n3: !TOO_DEEP@3:8 f0\n4: !TOO_DEEP@4:8\n"
-     "5: !TOO_DEEP@5:4\n"},
+     "1: J{\"b\":{}} - -\n2: !too_deep@2:16 f0\n3: !too_deep@3:8 f0\n4: !too_deep@4:8\n"
+     "5: !too_deep@5:4\n"},
     {"depth 1: only flat objects", "{\"a\":1}\n{\"a\":[]}\n", 0, 0, 1, 0,
-     "1: 1 - -\n2: !TOO_DEEP@2:6 f0\n"},
+     "1: 1 - -\n2: !too_deep@2:6 f0\n"},
 
     /* ---- duplicates ---- */
     {"duplicate key is an error", "{\"a\":1,\"a\":2}\n{\"a\":1,\"b\":2,\"\\u0061\":3}\n", 0, 0, 0,
-     0, "1: !DUPLICATE_KEY@1:8 f0\n2: !DUPLICATE_KEY@2:14 f0\n"},
+     0, "1: !duplicate_key@1:8 f0\n2: !duplicate_key@2:14 f0\n"},
     {"duplicate key: last wins", "{\"a\":1,\"a\":2}\n{\"a\":1,\"b\":2,\"\\u0061\":[3]}\n", 0,
      LAST, 0, 0, "1: 2 - -\n2: J[3] 2 -\n"},
     {"duplicate key: last wins still validates", "{\"a\":1,\"a\":x}\n", 0, LAST, 0, 0,
-     "1: !SYNTAX@1:12 f0\n"},
+     "1: !syntax@1:12 f0\n"},
     {"duplicate unknown keys are ignored", "{\"x\":1,\"x\":2,\"a\":1}\n", 0, 0, 0, 0,
      "1: 1 - -\n"},
 
     /* ---- unknown fields ---- */
     {"unknown: ignore", "{\"a\":1,\"x\":{\"y\":[1]},\"b\":2}\n", 0, 0, 0, 0, "1: 1 2 -\n"},
     {"unknown: reject", "{\"a\":1,\"x\":{\"y\":[1]},\"b\":2}\n{\"a\":1}\n", 0, REJ, 0, 0,
-     "1: !UNKNOWN_FIELD@1:8\n2: 1 - -\n"},
+     "1: !unknown_field@1:8\n2: 1 - -\n"},
     {"unknown: reject an escaped unknown key", "{\"\\u0078\":1}\n", 0, REJ, 0, 0,
-     "1: !UNKNOWN_FIELD@1:2\n"},
+     "1: !unknown_field@1:2\n"},
     {"unknown: collect",
      "{\"a\":1,\"x\":{\"y\":[1]},\"b\":2, \"z\" :\t\"q\\n\"}\n{\"a\":1}\n{}\n"
      "{\"_extra\":5,\"\\u0078\":true}\n", 0, COL, 0, 0,
      "1: 1 2 - J{\"x\":{\"y\":[1]},\"z\" :\\x09\"q\\n\"}\n2: 1 - - -\n3: - - - -\n"
      "4: - - - J{\"_extra\":5,\"\\u0078\":true}\n"},
     {"unknown: collect duplicates", "{\"x\":1,\"a\":2,\"x\":3}\n{\"x\":1,\"\\u0078\":3}\n", 0, COL,
-     0, 0, "1: !DUPLICATE_KEY@1:14\n2: !DUPLICATE_KEY@2:8\n"},
+     0, 0, "1: !duplicate_key@1:14\n2: !duplicate_key@2:8\n"},
     {"unknown: collect duplicates, last wins",
      "{\"x\":1,\"a\":2,\"y\":0,\"x\":3}\n{\"x\":1,\"\\u0078\":3}\n", 0, COL | LAST, 0, 0,
      "1: 2 - - J{\"y\":0,\"x\":3}\n2: - - - J{\"\\u0078\":3}\n"},
-    {"unknown: collect invalid value", "{\"x\":[1,}\n", 0, COL, 0, 0, "1: !SYNTAX@1:9\n"},
+    {"unknown: collect invalid value", "{\"x\":[1,}\n", 0, COL, 0, 0, "1: !syntax@1:9\n"},
     {"unknown: collect duplicate found at its key, before its value",
-     "{\"x\":1,\"x\":[1,}\n", 0, COL, 0, 0, "1: !DUPLICATE_KEY@1:8\n"},
+     "{\"x\":1,\"x\":[1,}\n", 0, COL, 0, 0, "1: !duplicate_key@1:8\n"},
 
     /* ---- too long ---- */
     {"too long lines", "{\"a\":12345678}\n{\"a\":123456789}\n{\"a\":1}\n{\"a\":12345678}\r\n"
      "{\"a\":123456789}\r\n{\"a\":1234567890123}", 0, 0, 0, 14,
-     "1: 12345678 - -\n2: !TOO_LONG@2:15\n3: 1 - -\n4: 12345678 - -\n5: !TOO_LONG@5:15\n"
-     "6: !TOO_LONG@6:15\n"},
+     "1: 12345678 - -\n2: !too_long@2:15\n3: 1 - -\n4: 12345678 - -\n5: !too_long@5:15\n"
+     "6: !too_long@6:15\n"},
     {"too long line at eof by one byte", "{\"a\":1}\n{\"a\":123456789}", 0, 0, 0, 14,
-     "1: 1 - -\n2: !TOO_LONG@2:15\n"},
+     "1: 1 - -\n2: !too_long@2:15\n"},
     {"the length limit applies to blank lines too", "                              \n{\"a\":1}\n",
-     0, 0, 0, 14, "1: !TOO_LONG@1:15\n2: 1 - -\n"},
+     0, 0, 0, 14, "1: !too_long@1:15\n2: 1 - -\n"},
 
     /* ---- array mode ---- */
     {"array: objects", "[{\"a\":1},{\"b\":2}]", 0, ARR, 0, 0, "1: 1 - -\n1: - 2 -\n"},
@@ -281,52 +281,52 @@ static const jcase cases[] = {
     {"array: whitespace only", " \n\t\r\n ", 0, ARR, 0, 0, ""},
     {"array: BOM", "\xef\xbb\xbf[{\"a\":1}]", 0, ARR, 0, 0, "1: 1 - -\n"},
     {"array: not an array", "42\n\"x\"\ntrue", 0, ARR, 0, 0,
-     "1: !NOT_OBJECT@1:1\n2: !NOT_OBJECT@2:1\n3: !NOT_OBJECT@3:1\n"},
+     "1: !not_object@1:1\n2: !not_object@2:1\n3: !not_object@3:1\n"},
     {"array: elements that are not objects are rejected, the rest kept",
      "[1,{\"a\":1},\"x]\",null,[{\"a\":2}],-2.5e1]", 0, ARR, 0, 0,
-     "1: !NOT_OBJECT@1:2\n1: 1 - -\n1: !NOT_OBJECT@1:12\n1: !NOT_OBJECT@1:17\n"
-     "1: !NOT_OBJECT@1:22\n1: !NOT_OBJECT@1:32\n"},
+     "1: !not_object@1:2\n1: 1 - -\n1: !not_object@1:12\n1: !not_object@1:17\n"
+     "1: !not_object@1:22\n1: !not_object@1:32\n"},
     {"array: bad element is a row, the rest kept",
      "[{\"a\":1},{\"a\":01},{\"a\":\"\xff\"},{\"a\":1,\"a\":2},{\"a\":3}]", 0, ARR, 0, 0,
-     "1: 1 - -\n1: !SYNTAX@1:15 f0\n1: !UTF8@1:25 f0\n1: !DUPLICATE_KEY@1:36 f0\n1: 3 - -\n"},
+     "1: 1 - -\n1: !syntax@1:15 f0\n1: !utf8@1:25 f0\n1: !duplicate_key@1:36 f0\n1: 3 - -\n"},
     {"array: error positions are physical", "[\n{\"a\":\n  tru},\n  {\"a\":\n\"\x01\"}]", 0,
-     ARR, 0, 0, "2: !SYNTAX@3:6 f0\n4: !SYNTAX@5:2 f0\n"},
+     ARR, 0, 0, "2: !syntax@3:6 f0\n4: !syntax@5:2 f0\n"},
     {"array: trailing comma", "[{\"a\":1},]\n{\"a\":2}", 0, ARR, 0, 0,
-     "1: 1 - -\n1: !SYNTAX@1:10\n2: 2 - -\n"},
+     "1: 1 - -\n1: !syntax@1:10\n2: 2 - -\n"},
     {"array: empty elements", "[,{\"a\":1},,{\"a\":2}]", 0, ARR, 0, 0,
-     "1: !SYNTAX@1:2\n1: 1 - -\n1: !SYNTAX@1:11\n1: 2 - -\n"},
+     "1: !syntax@1:2\n1: 1 - -\n1: !syntax@1:11\n1: 2 - -\n"},
     {"array: missing comma", "[{\"a\":1} {\"a\":2}\n{\"a\":3}]", 0, ARR, 0, 0,
-     "1: 1 - -\n1: !SYNTAX@1:10\n2: !SYNTAX@2:1\n"},
+     "1: 1 - -\n1: !syntax@1:10\n2: !syntax@2:1\n"},
     {"array: not closed", "[{\"a\":1},\n{\"a\":2}\n", 0, ARR, 0, 0,
-     "1: 1 - -\n2: 2 - -\n3: !SYNTAX@3:1\n"},
+     "1: 1 - -\n2: 2 - -\n3: !syntax@3:1\n"},
     {"array: not closed after a scalar", "[1", 0, ARR, 0, 0,
-     "1: !NOT_OBJECT@1:2\n1: !SYNTAX@1:3\n"},
+     "1: !not_object@1:2\n1: !syntax@1:3\n"},
     {"array: not closed after comma", "[{\"a\":1},", 0, ARR, 0, 0,
-     "1: 1 - -\n1: !SYNTAX@1:10\n"},
+     "1: 1 - -\n1: !syntax@1:10\n"},
     {"array: truncated element is reported once", "[{\"a\":1},{\"a\":", 0, ARR, 0, 0,
-     "1: 1 - -\n1: !SYNTAX@1:15 f0\n"},
-    {"array: truncated string element", "[\"abc", 0, ARR, 0, 0, "1: !SYNTAX@1:6\n"},
+     "1: 1 - -\n1: !syntax@1:15 f0\n"},
+    {"array: truncated string element", "[\"abc", 0, ARR, 0, 0, "1: !syntax@1:6\n"},
     {"array: stray characters at top level", "{\"a\":1} x {\"a\":2}]} :,", 0, ARR, 0, 0,
-     "1: 1 - -\n1: !SYNTAX@1:9\n1: 2 - -\n1: !SYNTAX@1:18\n1: !SYNTAX@1:19\n"
-     "1: !SYNTAX@1:21\n1: !SYNTAX@1:22\n"},
+     "1: 1 - -\n1: !syntax@1:9\n1: 2 - -\n1: !syntax@1:18\n1: !syntax@1:19\n"
+     "1: !syntax@1:21\n1: !syntax@1:22\n"},
     {"array: brackets and escapes inside strings", "[{\"a\":\"]}[{\\\"\",\"b\":\"\\\\\"}]", 0,
      ARR, 0, 0, "1: e\"]}[{\\\"\" e\"\\\\\" -\n"},
     {"array: nested arrays of records are not flattened", "[[{\"a\":1}]]", 0, ARR, 0, 0,
-     "1: !NOT_OBJECT@1:2\n"},
+     "1: !not_object@1:2\n"},
     {"array: bracket typo swallows to the matching close", "[{\"a\":[1},{\"a\":2}],{\"a\":3}]",
-     0, ARR, 0, 0, "1: !SYNTAX@1:9 f0\n1: 3 - -\n"},
+     0, ARR, 0, 0, "1: !syntax@1:9 f0\n1: 3 - -\n"},
     {"array: depth counts from the element", "[{\"a\":{\"b\":{}}},{\"a\":{\"b\":{\"c\":1}}}]", 0,
-     ARR, 2, 0, "1: !TOO_DEEP@1:12 f0\n1: !TOO_DEEP@1:27 f0\n"},
+     ARR, 2, 0, "1: !too_deep@1:12 f0\n1: !too_deep@1:27 f0\n"},
     {"array: NUL inside", S("[{\"a\":1},{\"a\":\"\0\"}]"), ARR, 0, 0,
-     "1: 1 - -\n1: !NUL@1:16 f0\n"},
+     "1: 1 - -\n1: !nul@1:16 f0\n"},
     {"array: too long element", "[{\"a\":1},\n{\"a\":\n123456789},{\"a\":2}]", 0, ARR, 0, 14,
-     "1: 1 - -\n2: !TOO_LONG@3:9\n3: 2 - -\n"},
+     "1: 1 - -\n2: !too_long@3:9\n3: 2 - -\n"},
     {"array: too long truncated element", "[{\"a\":1},{\"a\":\"12345678901234567890", 0, ARR,
-     0, 14, "1: 1 - -\n1: !TOO_LONG@1:24\n"},
+     0, 14, "1: 1 - -\n1: !too_long@1:24\n"},
     {"array: collect", "[{\"a\":1,\"x\":2},\n{\"y\":[\n1]}]", 0, ARR | COL, 0, 0,
      "1: 1 - - J{\"x\":2}\n2: - - - J{\"y\":[\\x0a1]}\n"},
     {"array: CRLF and tabs", "[\r\n\t{\"a\":1},\r\n\t{\"a\":\"\t\"}\r\n]\r\n", 0, ARR, 0, 0,
-     "2: 1 - -\n3: !SYNTAX@3:8 f0\n"},
+     "2: 1 - -\n3: !syntax@3:8 f0\n"},
 };
 /* clang-format on */
 
@@ -440,14 +440,14 @@ static void test_details(void **state)
                             NULL};
     char *got = run_case(&c, SL_JSON_SIMD_AUTO, 0, true, 0, NULL, 0);
     const char *want =
-        "1: !DUPLICATE_KEY@1:8 f0 \"\"a\"\" | 1 - -  rec={\"a\":1,\"a\":2}\n"
-        "2: !SYNTAX@2:10 f0 \"unexpected end of input\" | - - -  rec={\"a\":\"abc\n"
-        "3: !NOT_OBJECT@3:1 \"record is an array\" | - - -  rec=[1]\n"
-        "4: !SYNTAX@4:6 f0 \"leading zero in number\" | - - -  rec={\"a\":01}\n"
-        "5: !UNKNOWN_FIELD@5:2 \"\"x\"\" | - - -  rec={\"x\":1}\n"
-        "6: !UTF8@6:7 f0 \"lone surrogate in \\u escape\" | - - -  rec={\"a\":\"\\ud800\"}\n"
-        "7: !UTF8@7:7 f1 \"invalid UTF-8 in string\" | - - -  rec={\"b\":\"\\xff\"}\n"
-        "8: !SYNTAX@8:3 \"invalid escape\" | - - -  rec=\"\\q\"\n"
+        "1: !duplicate_key@1:8 f0 \"\"a\"\" | 1 - -  rec={\"a\":1,\"a\":2}\n"
+        "2: !syntax@2:10 f0 \"unexpected end of input\" | - - -  rec={\"a\":\"abc\n"
+        "3: !not_object@3:1 \"record is an array\" | - - -  rec=[1]\n"
+        "4: !syntax@4:6 f0 \"leading zero in number\" | - - -  rec={\"a\":01}\n"
+        "5: !unknown_field@5:2 \"\"x\"\" | - - -  rec={\"x\":1}\n"
+        "6: !utf8@6:7 f0 \"lone surrogate in \\u escape\" | - - -  rec={\"a\":\"\\ud800\"}\n"
+        "7: !utf8@7:7 f1 \"invalid UTF-8 in string\" | - - -  rec={\"b\":\"\\xff\"}\n"
+        "8: !syntax@8:3 \"invalid escape\" | - - -  rec=\"\\q\"\n"
         "9: 1 - -  rec={\"a\":1}\n";
     check_same(&c, want, got, "details");
 }
@@ -582,8 +582,8 @@ static void test_deep_nesting(void **state)
     char *r2 = run_case(&c2, SL_JSON_SIMD_AUTO, 0, false, 0, NULL, 0);
     char *r3 = run_case(&c3, SL_JSON_SIMD_AUTO, 0, false, 0, NULL, 0);
     assert_true(strncmp(r1, "1: J[[[", 7) == 0);
-    assert_string_equal(r2, "1: !TOO_DEEP@1:69 f0\n"); /* 5 + 64 */
-    assert_string_equal(r3, "1: !TOO_DEEP@1:197\n"); /* level 65: '[' of unit 32, 6 + 31 * 6 + 5 */
+    assert_string_equal(r2, "1: !too_deep@1:69 f0\n"); /* 5 + 64 */
+    assert_string_equal(r3, "1: !too_deep@1:197\n"); /* level 65: '[' of unit 32, 6 + 31 * 6 + 5 */
     /* max_depth can be raised */
     sl_json_opts o;
     sl_json_opts_default(&o);
@@ -738,10 +738,10 @@ static void test_scan_keys(void **state)
     char *s = json_run(&cfg, in, strlen(in), 0, NULL, 0, NULL);
     assert_string_equal(s, "1: 1 \"x\" - - -\n"
                            "2: 2 \"y\" J[1] - -\n"
-                           "3: !SYNTAX@3:8\n"
-                           "5: !DUPLICATE_KEY@5:29 f0\n"
+                           "3: !syntax@3:8\n"
+                           "5: !duplicate_key@5:29 f0\n"
                            "6: - - - - 1\n"
-                           "7: !SYNTAX@7:12\n");
+                           "7: !syntax@7:12\n");
     free(s);
     sl_json_keys_release(&k);
 }

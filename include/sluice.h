@@ -338,6 +338,8 @@ typedef struct {
     const char *const *null_tokens; /* NULL = defaults ("", NULL, null, \N) */
     size_t nnull_tokens;
     bool unknown_fields_reject; /* JSON: a key not in the schema rejects the row */
+    bool unknown_fields_keep;   /* JSON with a schema: keys not in it are kept, as one JSON
+                                   object per row in an extra json column "_extra" */
     sl_pq_opts parquet;    /* codec, row group size, ... (threads are set from .threads) */
     int threads;           /* 0 = all cores */
     sl_on_error on_error;

@@ -48,7 +48,21 @@ fi
 tsan_units() {
   make -s tsan && (cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest -R '^unit\.' -E '_oom_test' --output-on-failure -j "$JOBS")
 }
+# the threaded convert pipeline (reader, workers, ordered writer, column pool) under TSan
+tsan_convert() {
+  local t
+  t=$(mktemp -d)
+  gcc -O2 -o "$t/gen" bench/gen_bench_data.c && "$t/gen" 60000 "$t/d.csv" "$t/d.jsonl" &&
+    printf 'id,amount\n1,x\n' >>"$t/d.csv" &&
+    TSAN_OPTIONS=halt_on_error=1 build/tsan/sluice convert "$t/d.csv" "$t/a.parquet" --threads 4 --on-error skip --quiet &&
+    TSAN_OPTIONS=halt_on_error=1 build/tsan/sluice convert "$t/d.jsonl" "$t/b.parquet" --threads 3 --rejects "$t/r.ndjson" --quiet &&
+    { TSAN_OPTIONS=halt_on_error=1 build/tsan/sluice convert "$t/d.csv" "$t/c.parquet" --threads 4 --quiet; [ $? -eq 1 ]; }
+  local rc=$?
+  rm -rf "$t"
+  return $rc
+}
 step "unit tests under TSan" tsan_units
+step "threaded convert under TSan" tsan_convert
 step "fuzz smoke" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 echo

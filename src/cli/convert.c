@@ -34,7 +34,9 @@ static void usage(FILE *f)
             "  --escape C                CSV escape character inside quotes (default: doubled quotes)\n"
             "  --no-header               CSV has no header row (columns are column1..N)\n"
             "  --null TOKEN              text meaning null (repeatable; default: empty, NULL, null, \\N)\n"
-            "  --unknown-fields ignore|reject   JSON keys not in --schema (default ignore)\n"
+            "  --unknown-fields ignore|reject|keep   JSON keys not in --schema: drop them\n"
+            "                            (default), reject the row, or keep them in a json\n"
+            "                            column _extra\n"
             "output:\n"
             "  --to parquet|ndjson|csv   output format (default: from the name, else parquet)\n"
             "  --compression C           snappy (default), zstd, gzip, lz4_raw, none\n"
@@ -252,6 +254,8 @@ int sl_cli_convert(int argc, char **argv)
         case OPT_UNKNOWN:
             if (!strcmp(optarg, "reject"))
                 o.unknown_fields_reject = true;
+            else if (!strcmp(optarg, "keep"))
+                o.unknown_fields_keep = true;
             else if (strcmp(optarg, "ignore"))
                 goto bad_value;
             break;

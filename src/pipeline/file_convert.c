@@ -865,7 +865,17 @@ static sl_err prepare_schema(conv *cv)
     } else {
         if (o->schema) {
             err = copy_schema(o->schema, &cv->schema);
+            if (!err && cv->json.unknown == SL_JSON_UNKNOWN_COLLECT) {
+                /* the parser puts the unknown members in its last column */
+                err = sl_schema_add(cv->schema, "_extra", sl_type_of(SL_TYPE_JSON), true);
+                if (err) {
+                    set_msg(cv->res, err, "rename the schema's _extra column",
+                            "cannot add the _extra column for --unknown-fields keep");
+                    return err;
+                }
+            }
         } else {
+            cv->json.unknown = SL_JSON_UNKNOWN_IGNORE; /* inferred: every key is a column */
             sl_json_keys keys;
             err = sl_json_scan_keys(&cv->json, cv->pending.ptr, sample, cv->input_eof,
                                     o->infer_rows, &keys);
@@ -968,7 +978,9 @@ sl_err sl_convert_file(const sl_convert_opts *o, sl_convert_result *res)
     cv->csv.escape = o->escape;
     cv->csv.header = o->header;
     sl_json_opts_default(&cv->json);
-    cv->json.unknown = o->unknown_fields_reject ? SL_JSON_UNKNOWN_REJECT : SL_JSON_UNKNOWN_IGNORE;
+    cv->json.unknown = o->unknown_fields_reject ? SL_JSON_UNKNOWN_REJECT
+                       : o->unknown_fields_keep   ? SL_JSON_UNKNOWN_COLLECT
+                                                  : SL_JSON_UNKNOWN_IGNORE;
     sl_converter_opts_default(&cv->copts);
     cv->copts.coerce.trusted_utf8 = true; /* both parsers validate UTF-8 already */
     cv->copts.coerce.null_tokens = o->null_tokens;

@@ -65,6 +65,16 @@ out=$(Q "SELECT id, s, CAST(tags AS VARCHAR) t FROM '$T/e.parquet' ORDER BY id" 
 check "jsonl: escapes, surrogate pairs, nested as json, key order, blank line" eq "$out" \
   '{"id":"1","s":"café","t":"[\"a\",\"b\"]"}{"id":"2","s":"😀","t":null}{"id":"3","s":"x","t":"[]"}'
 
+echo '{"fields":[{"name":"id","type":"int64"},{"name":"s","type":"string"}]}' >"$T/es.json"
+"$SLUICE" convert "$T/e.jsonl" "$T/keep.parquet" --schema "$T/es.json" --unknown-fields keep --quiet
+check "--unknown-fields keep: unknown keys in _extra" eq \
+  "$(Q "SELECT id, CAST(_extra AS VARCHAR) x FROM '$T/keep.parquet' ORDER BY id" | tr -d '\n')" \
+  '{"id":"1","x":"{\"tags\":[\"a\",\"b\"],\"v\":1.5,\"obj\":{\"k\":1}}"}{"id":"2","x":"{\"v\":null,\"extra\":true}"}{"id":"3","x":"{\"tags\":[],\"v\":2}"}'
+err=$("$SLUICE" convert "$T/e.jsonl" "$T/rej2.parquet" --schema "$T/es.json" --unknown-fields reject --on-error skip 2>&1)
+check "--unknown-fields reject: rows with unknown keys rejected" contains "$err" "0 rows written, 3 rejected"
+"$SLUICE" convert "$T/e.jsonl" "$T/ign.parquet" --schema "$T/es.json" --quiet
+check "--unknown-fields ignore (default)" eq "$(Q "SELECT count(*) n FROM '$T/ign.parquet'")" '{"n":"3"}'
+
 # ---- compressed input, stdin, stdout, text outputs ----
 gzip -c "$T/a.csv" >"$T/a.csv.gz"
 zstd -q -c "$T/a.csv" >"$T/a.csv.zst"

@@ -468,9 +468,12 @@ static void test_compaction_random(void **state)
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
         unsigned k = (unsigned)(seed >> 33) % 40;
         snprintf(fields[0], 40, k == 0 ? "bad%zu" : "%zu", r);
-        snprintf(fields[1], 40, k % 7 == 1 ? "" : "\"v%zu", r);
+        if (k % 7 == 1)
+            fields[1][0] = 0;
+        else
+            snprintf(fields[1], 40, "\"v%zu", r);
         snprintf(fields[2], 40, k == 2 ? "1e999" : "%zu.5", r);
-        snprintf(fields[3], 40, k == 3 ? "maybe" : (r & 1) ? "true" : "f");
+        snprintf(fields[3], 40, "%s", k == 3 ? "maybe" : (r & 1) ? "true" : "f");
         snprintf(fields[4], 40, k == 4 ? "1.0001" : "-%zu.125", r);
         const char *fp[5] = {fields[0], fields[1], fields[2], fields[3], fields[4]};
         add_row(t, r + 1, fp, 5);

@@ -46,31 +46,10 @@ static void col_release(sl_column *c)
     free(c->bytes);
 }
 
-/* Makes room for one more row. */
+/* Makes room for one more row (the arrays double; see sl_col_reserve). */
 static sl_err col_grow(sl_column *c)
 {
-    size_t ncap = c->cap ? c->cap * 2 : 1024;
-    if (c->nullable) {
-        uint8_t *v = realloc(c->valid, ncap);
-        if (!v)
-            return SL_NOMEM;
-        c->valid = v;
-    }
-    if (c->width) {
-        uint8_t *d = realloc(c->data, ncap * c->width);
-        if (!d)
-            return SL_NOMEM;
-        c->data = d;
-    } else {
-        uint32_t *o = realloc(c->offsets, (ncap + 1) * sizeof(*o));
-        if (!o)
-            return SL_NOMEM;
-        if (!c->offsets)
-            o[0] = 0;
-        c->offsets = o;
-    }
-    c->cap = ncap;
-    return SL_OK;
+    return sl_col_reserve(c, 1, 0);
 }
 
 static inline sl_err col_room(sl_column *c)

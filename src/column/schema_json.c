@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "sluice.h"
+#include "util/utf8.h"
 #include "util/buf.h"
 
 #define MAX_DEPTH 64
@@ -132,28 +133,6 @@ static int hex4(const uint8_t *p)
     return (a | b | c | d) < 0 ? -1 : a << 12 | b << 8 | c << 4 | d;
 }
 
-/* Length of a valid UTF-8 sequence at p (p[0] >= 0x80) or 0. */
-static size_t utf8_len(const uint8_t *p, size_t n)
-{
-    uint8_t c = p[0];
-    if (c < 0xC2)
-        return 0;
-    if (c < 0xE0)
-        return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c < 0xF0) {
-        if (n < 3 || (p[2] & 0xC0) != 0x80)
-            return 0;
-        uint8_t lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        return p[1] >= lo && p[1] <= hi ? 3 : 0;
-    }
-    if (c < 0xF5) {
-        if (n < 4 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        uint8_t lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        return p[1] >= lo && p[1] <= hi ? 4 : 0;
-    }
-    return 0;
-}
 
 static size_t put_utf8(char *o, uint32_t cp)
 {
@@ -255,7 +234,7 @@ static bool parse_string(jparser *jp, char **out, size_t *outlen)
             fail(jp, i, NULL, "control character 0x%02X in string (escape it)", c);
             goto bad;
         } else if (c >= 0x80) {
-            size_t k = utf8_len(p + i, end - i);
+            size_t k = sl_utf8_seq(p + i, end - i);
             if (!k) {
                 fail(jp, i, NULL, "invalid UTF-8 in string");
                 goto bad;
@@ -938,7 +917,7 @@ static bool valid_utf8(const char *s)
             i++;
             continue;
         }
-        size_t k = utf8_len(p + i, n - i);
+        size_t k = sl_utf8_seq(p + i, n - i);
         if (!k)
             return false;
         i += k;

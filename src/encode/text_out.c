@@ -1,9 +1,7 @@
-/* text_out.c: NDJSON and CSV encoders for batches; see text_out.h.
- *
- * Dates use the days-to-civil algorithm for the proleptic Gregorian calendar (H. Hinnant's
- * public-domain derivation), so any int32 day count formats, with years beyond 9999 printed
- * with more digits and negative years with a sign. */
+/* text_out.c: NDJSON and CSV encoders for batches; see text_out.h. Dates, timestamps and
+ * decimals are formatted by util/textfmt.c. */
 #include "encode/text_out.h"
+#include "util/textfmt.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -11,53 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
 sl_err sl_fmt_date(int32_t days, sl_buf *out)
 {
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    return sl_buf_printf(out, "%04" PRId64 "-%02u-%02u", y, m, d);
+    char tmp[SL_DATE_TEXT_MAX];
+    return sl_buf_append(out, tmp, sl_format_date(days, tmp));
 }
 
 sl_err sl_fmt_timestamp(int64_t v, sl_time_unit unit, bool utc, sl_buf *out)
 {
-    int64_t per = unit == SL_UNIT_MS ? 1000 : unit == SL_UNIT_US ? 1000000 : 1000000000;
-    int digits = unit == SL_UNIT_MS ? 3 : unit == SL_UNIT_US ? 6 : 9;
-    int64_t secs = v / per, frac = v % per;
-    if (frac < 0) {
-        frac += per;
-        secs--;
-    }
-    int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    sl_err err = sl_buf_printf(out, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u", y, m, d,
-                               (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
-                               (unsigned)(rem % 60));
-    if (!err && frac)
-        err = sl_buf_printf(out, ".%0*" PRId64, digits, frac);
-    if (!err && utc)
-        err = sl_buf_putc(out, 'Z');
-    return err;
+    char tmp[SL_TIMESTAMP_TEXT_MAX];
+    return sl_buf_append(out, tmp, sl_format_timestamp(v, unit, utc, tmp));
 }
 
 sl_err sl_fmt_double(double v, bool is_float, sl_buf *out)
@@ -80,25 +41,8 @@ sl_err sl_fmt_double(double v, bool is_float, sl_buf *out)
 #if defined(__SIZEOF_INT128__)
 sl_err sl_fmt_decimal(__int128 v, unsigned scale, sl_buf *out)
 {
-    char digits[48];
-    int n = 0;
-    unsigned __int128 u = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
-    do {
-        digits[n++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u);
-    while (n < (int)scale + 1)
-        digits[n++] = '0';
-    char txt[64];
-    int k = 0;
-    if (v < 0)
-        txt[k++] = '-';
-    for (int i = n - 1; i >= 0; i--) {
-        txt[k++] = digits[i];
-        if (i == (int)scale && scale > 0)
-            txt[k++] = '.';
-    }
-    return sl_buf_append(out, txt, (size_t)k);
+    char tmp[SL_DECIMAL_TEXT_MAX];
+    return sl_buf_append(out, tmp, sl_format_decimal(v, scale, tmp));
 }
 #endif
 

@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE /* strtod_l, strtof_l, newlocale */
 #include "parse/coerce.h"
+#include "util/utf8.h"
 #include "parse/coerce_pow5.h"
 #include "parse/csv.h"
 #include "parse/json.h"
@@ -778,18 +779,6 @@ int64_t sl_days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
 
 static inline bool two_digits(const uint8_t *p, unsigned *v)
 {
@@ -1018,96 +1007,9 @@ syntax:
     return SL_ROW_TYPE;
 }
 
-/* ---- formatting --------------------------------------------------------------------------- */
-
-size_t sl_format_date(int32_t days, char dst[SL_DATE_TEXT_MAX])
-{
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    int len = snprintf(dst, SL_DATE_TEXT_MAX, "%04lld-%02u-%02u", (long long)y, m, d);
-    return (size_t)len;
-}
-
-static int64_t floor_div(int64_t a, int64_t b, int64_t *rem)
-{
-    int64_t q = a / b, r = a % b;
-    if (r < 0) {
-        q--;
-        r += b;
-    }
-    *rem = r;
-    return q;
-}
-
-size_t sl_format_timestamp(int64_t v, sl_time_unit unit, bool utc, char dst[SL_TIMESTAMP_TEXT_MAX])
-{
-    static const int64_t per_sec[] = {1000, 1000000, 1000000000};
-    static const int digits[] = {3, 6, 9};
-    int64_t frac, tod, y;
-    unsigned m, d;
-    int64_t secs = floor_div(v, per_sec[unit], &frac);
-    int64_t days = floor_div(secs, 86400, &tod);
-    civil_from_days(days, &y, &m, &d);
-    int len = snprintf(dst, SL_TIMESTAMP_TEXT_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y,
-                       m, d, (int)(tod / 3600), (int)(tod / 60 % 60), (int)(tod % 60));
-    if (frac)
-        len += snprintf(dst + len, SL_TIMESTAMP_TEXT_MAX - (size_t)len, ".%0*lld", digits[unit],
-                        (long long)frac);
-    if (utc)
-        len += snprintf(dst + len, SL_TIMESTAMP_TEXT_MAX - (size_t)len, "Z");
-    return (size_t)len;
-}
-
-size_t sl_format_decimal(__int128 v, unsigned scale, char dst[SL_DECIMAL_TEXT_MAX])
-{
-    char tmp[SL_DECIMAL_TEXT_MAX];
-    size_t nd = 0, o = 0;
-    unsigned __int128 u =
-        v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
-    do {
-        tmp[nd++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u);
-    while (nd <= scale)
-        tmp[nd++] = '0';
-    if (v < 0)
-        dst[o++] = '-';
-    while (nd > scale)
-        dst[o++] = tmp[--nd];
-    if (scale) {
-        dst[o++] = '.';
-        while (nd)
-            dst[o++] = tmp[--nd];
-    }
-    dst[o] = 0;
-    return o;
-}
 
 /* ---- UTF-8 and JSON validation ------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), or 0. */
-static inline size_t utf8_seq(const uint8_t *p, size_t n)
-{
-    uint8_t c = p[0];
-    if (c < 0xC2)
-        return 0;
-    if (c < 0xE0)
-        return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c < 0xF0) {
-        if (n < 3 || (p[2] & 0xC0) != 0x80)
-            return 0;
-        uint8_t lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        return p[1] >= lo && p[1] <= hi ? 3 : 0;
-    }
-    if (c < 0xF5) {
-        if (n < 4 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        uint8_t lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        return p[1] >= lo && p[1] <= hi ? 4 : 0;
-    }
-    return 0;
-}
 
 size_t sl_utf8_check(const uint8_t *p, size_t n)
 {
@@ -1125,7 +1027,7 @@ size_t sl_utf8_check(const uint8_t *p, size_t n)
             i++;
             continue;
         }
-        size_t k = utf8_seq(p + i, n - i);
+        size_t k = sl_utf8_seq(p + i, n - i);
         if (!k)
             return i;
         i += k;
@@ -1184,7 +1086,7 @@ static size_t json_skip_string(const uint8_t *p, size_t n, size_t i, size_t *err
             return 0;
         }
         if (c >= 0x80) {
-            size_t k = utf8_seq(p + i, n - i);
+            size_t k = sl_utf8_seq(p + i, n - i);
             if (!k) {
                 *err = i;
                 *why = "invalid UTF-8";
@@ -1499,7 +1401,7 @@ static size_t put_snippet(char *dst, size_t cap, const uint8_t *p, size_t n)
         uint8_t c = p[i];
         size_t k = 1;
         if (c >= 0x80) {
-            k = utf8_seq(p + i, n - i);
+            k = sl_utf8_seq(p + i, n - i);
             if (k && o + k + 5 < cap) {
                 memcpy(dst + o, p + i, k);
                 o += k;

@@ -26,6 +26,7 @@
 
 #include "parse/csv.h"
 #include "parse/rowblock.h"
+#include "util/textfmt.h" /* sl_format_date/timestamp/decimal */
 #include "sluice.h"
 
 #if !defined(__SIZEOF_INT128__)
@@ -84,14 +85,6 @@ size_t sl_utf8_check(const uint8_t *p, size_t n);
  * offending byte (n for an early end) and *why (may be NULL) the reason. */
 bool sl_json_check(const uint8_t *p, size_t n, size_t *at, const char **why);
 
-/* Formatting, the inverse of the parsers (for round-trip tests, rejects and text encoders).
- * Each writes a NUL-terminated text into dst and returns its length. */
-#define SL_DATE_TEXT_MAX 16      /* any int32 day count: "-5877641-06-23" + NUL */
-#define SL_TIMESTAMP_TEXT_MAX 48 /* any int64 value: "-292275055-05-16T16:47:04.192Z" + NUL */
-#define SL_DECIMAL_TEXT_MAX 48   /* sign, 38 digits, point, NUL */
-size_t sl_format_date(int32_t days, char dst[SL_DATE_TEXT_MAX]);
-size_t sl_format_timestamp(int64_t v, sl_time_unit unit, bool utc, char dst[SL_TIMESTAMP_TEXT_MAX]);
-size_t sl_format_decimal(__int128 unscaled, unsigned scale, char dst[SL_DECIMAL_TEXT_MAX]);
 /* Days since 1970-01-01 of a proleptic Gregorian date (any year; no validation). */
 int64_t sl_days_from_civil(int64_t y, unsigned m, unsigned d);
 

@@ -240,6 +240,9 @@ typedef struct sl_output {
 /* An output writing to a file descriptor (retries short writes and EINTR). The fd is stored in
  * *fdbox, which must outlive the output. */
 sl_output sl_output_fd(int *fdbox);
+/* Writes all n bytes to fd, retrying short writes and EINTR; SL_NOSPACE on ENOSPC/EDQUOT,
+ * SL_IO otherwise (errno tells). */
+SL_NODISCARD sl_err sl_write_all(int fd, const void *p, size_t n);
 
 /* ---- Parquet writer ---------------------------------------------------------------------- */
 

@@ -151,22 +151,12 @@ sl_err sl_col_append_bytes(sl_column *c, const void *p, size_t n)
 {
     if (c->width)
         return SL_INVALID;
-    if (n > UINT32_MAX - c->bytes_len)
+    if (n > UINT32_MAX - c->bytes_len) /* offsets are uint32 */
         return SL_FULL;
-    sl_err err = col_room(c);
-    if (err)
-        return err;
-    if (c->bytes_len + n > c->bytes_cap) {
-        size_t ncap = c->bytes_cap ? c->bytes_cap : 4096;
-        while (ncap < c->bytes_len + n)
-            ncap *= 2;
-        if (ncap > (size_t)UINT32_MAX + 1)
-            ncap = (size_t)UINT32_MAX + 1;
-        uint8_t *b = realloc(c->bytes, ncap);
-        if (!b)
-            return SL_NOMEM;
-        c->bytes = b;
-        c->bytes_cap = ncap;
+    if (c->len == c->cap || c->bytes_len + n > c->bytes_cap) {
+        sl_err err = sl_col_reserve(c, 1, n);
+        if (err)
+            return err;
     }
     if (n)
         memcpy(c->bytes + c->bytes_len, p, n);

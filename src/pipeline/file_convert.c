@@ -447,19 +447,10 @@ static void worker_release(worker *wk)
 static sl_err out_write(void *ctx, const void *p, size_t n)
 {
     conv *cv = ctx;
-    const uint8_t *s = p;
-    while (n) {
-        ssize_t k = write(cv->out_fd, s, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == ENOSPC || errno == EDQUOT ? SL_NOSPACE : SL_IO;
-        }
-        s += k;
-        n -= (size_t)k;
-        cv->prog.bytes_out += (uint64_t)k;
-    }
-    return SL_OK;
+    sl_err err = sl_write_all(cv->out_fd, p, n);
+    if (!err)
+        cv->prog.bytes_out += n;
+    return err;
 }
 
 static sl_err open_output(conv *cv)
@@ -553,18 +544,9 @@ static sl_err write_chunk(conv *cv, chunk *c)
                        e->column[0] ? ", column " : "", e->column, e->message);
     }
     if (c->rejects.len) {
-        const uint8_t *p = c->rejects.ptr;
-        size_t n = c->rejects.len;
-        while (n) {
-            ssize_t k = write(cv->rej_fd, p, n);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k < 0)
-                return set_msg(cv->res, SL_IO, NULL, "writing rejects file %s: %s",
-                               o->rejects_path, strerror(errno));
-            p += k;
-            n -= (size_t)k;
-        }
+        if ((err = sl_write_all(cv->rej_fd, c->rejects.ptr, c->rejects.len)))
+            return set_msg(cv->res, err, NULL, "writing rejects file %s: %s", o->rejects_path,
+                           strerror(errno));
     }
     size_t rows = sl_batch_rows(c->batch);
     if (rows) {

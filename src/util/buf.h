@@ -71,6 +71,18 @@ SL_NODISCARD sl_err sl_buf_printf(sl_buf *b, const char *fmt, ...)
  * backslashes; bytes >= 0x80 are copied as they are. */
 SL_NODISCARD sl_err sl_buf_json_str(sl_buf *b, const char *s, size_t n);
 
+/* Unsigned LEB128 varint (Thrift compact, RLE run headers) into out; returns its length. */
+static inline size_t sl_varint_encode(uint8_t out[10], uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
 /* memcpy that accepts NULL pointers when n is 0 (memcpy itself does not). */
 static inline void sl_memcpy(void *dst, const void *src, size_t n)
 {

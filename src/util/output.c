@@ -4,9 +4,8 @@
 
 #include "sluice.h"
 
-static sl_err fd_write(void *ctx, const void *p, size_t n)
+sl_err sl_write_all(int fd, const void *p, size_t n)
 {
-    int fd = *(int *)ctx;
     const char *s = p;
     while (n) {
         ssize_t k = write(fd, s, n);
@@ -19,6 +18,11 @@ static sl_err fd_write(void *ctx, const void *p, size_t n)
         n -= (size_t)k;
     }
     return SL_OK;
+}
+
+static sl_err fd_write(void *ctx, const void *p, size_t n)
+{
+    return sl_write_all(*(int *)ctx, p, n);
 }
 
 sl_output sl_output_fd(int *fdbox)

@@ -10,13 +10,7 @@
 static sl_err put_varint(sl_buf *out, uint64_t v)
 {
     uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
-    return sl_buf_append(out, tmp, n);
+    return sl_buf_append(out, tmp, sl_varint_encode(tmp, v));
 }
 
 unsigned sl_rle_bit_width(uint32_t max)

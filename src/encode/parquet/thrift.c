@@ -27,12 +27,7 @@ static void tw_byte(sl_tw *tw, uint8_t c)
 void sl_tw_varint(sl_tw *tw, uint64_t v)
 {
     uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
+    size_t n = sl_varint_encode(tmp, v);
     if (!tw->err)
         tw->err = sl_buf_append(tw->buf, tmp, n);
 }

@@ -889,13 +889,7 @@ static sl_err encode_levels(sl_pq_writer *w, colw *c, size_t *levels_len)
     if (c->page_nulls == 0) {
         /* all defined: one RLE run of 1s */
         uint8_t tmp[11];
-        size_t n = 0;
-        uint64_t hdr = (uint64_t)c->ndefs << 1;
-        while (hdr >= 0x80) {
-            tmp[n++] = (uint8_t)(hdr | 0x80);
-            hdr >>= 7;
-        }
-        tmp[n++] = (uint8_t)hdr;
+        size_t n = sl_varint_encode(tmp, (uint64_t)c->ndefs << 1);
         tmp[n++] = 1;
         if ((err = sl_buf_append(&c->body, tmp, n)))
             return err;

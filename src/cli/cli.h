@@ -6,5 +6,6 @@
 
 int sl_cli_inspect(int argc, char **argv);
 int sl_cli_convert(int argc, char **argv);
+int sl_cli_serve(int argc, char **argv);
 
 #endif

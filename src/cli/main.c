@@ -24,6 +24,7 @@ static int cmd_version(int argc, char **argv)
 static const subcommand commands[] = {
     {"convert", sl_cli_convert, "convert CSV / JSON Lines to Parquet, NDJSON or CSV"},
     {"inspect", sl_cli_inspect, "show schema, row groups, encodings and statistics of a Parquet file"},
+    {"serve", sl_cli_serve, "run the ingest service (HTTP -> WAL -> Parquet)"},
     {"version", cmd_version, "print the version"},
 };
 

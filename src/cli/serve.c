@@ -1,0 +1,452 @@
+/* serve.c: `sluice serve`: configuration from defaults < config file < environment < flags,
+ * then the server (src/server) until SIGTERM/SIGINT.
+ *
+ * Every setting has one row in `opts`: its flag, its environment variable (and the seed-000
+ * name where one exists: BATCH_SIZE, QUEUE_CAPACITY), a kind and help. A config file holds
+ * KEY=VALUE lines with the same environment names (or flag names without the dashes); '#'
+ * starts a comment.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli/cli.h"
+#include "server/server.h"
+#include "sluice.h"
+#include "util/log.h"
+
+enum kind { K_LISTEN, K_PATH, K_TOKENS, K_U64, K_BYTES, K_SECONDS, K_BOOL, K_CODEC, K_LEVEL,
+            K_MODE, K_INT, K_OPEN };
+
+typedef struct {
+    const char *flag;  /* without "--" */
+    const char *env;
+    const char *alias; /* second environment name, or NULL */
+    enum kind kind;
+    size_t off;
+    const char *help;
+} opt;
+
+#define OFF(f) offsetof(sl_serve_config, f)
+
+static const opt opts[] = {
+    {"listen", "SLUICE_LISTEN", NULL, K_LISTEN, 0, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any free port)"},
+    {"data-dir", "SLUICE_DATA_DIR", NULL, K_PATH, OFF(data_dir), "WAL in DIR/wal, output in DIR/out (default ./data)"},
+    {"models-dir", "SLUICE_MODELS_DIR", NULL, K_PATH, OFF(models_dir), "schema files NAME.json for ?model=NAME (default DATA/models)"},
+    {"auth-tokens", "SLUICE_AUTH_TOKENS", NULL, K_TOKENS, 0, "comma-separated bearer tokens; empty = no auth"},
+    {"open-endpoints", "SLUICE_OPEN_ENDPOINTS", NULL, K_OPEN, 0, "endpoints served without a token: healthz,metrics (default), healthz, metrics or none"},
+    {"batch-size", "BATCH_SIZE", "SLUICE_BATCH_SIZE", K_U64, OFF(batch_size), "rows per output file (default 1000000)"},
+    {"target-file-bytes", "SLUICE_TARGET_FILE_BYTES", NULL, K_BYTES, OFF(target_file_bytes), "flush a file once it holds this much uncompressed data (default 64M)"},
+    {"flush-interval", "SLUICE_FLUSH_INTERVAL", NULL, K_SECONDS, OFF(flush_interval), "seconds: flush a file this old (default 10)"},
+    {"queue-capacity", "QUEUE_CAPACITY", "SLUICE_QUEUE_CAPACITY", K_U64, OFF(queue_capacity), "rows durable but not yet encoded before new requests get 429 (default 2000000)"},
+    {"cache-bytes", "SLUICE_CACHE_BYTES", NULL, K_BYTES, OFF(cache_bytes), "memory for parsed rows waiting for the encoder; beyond it rows are re-read from the WAL (default 512M)"},
+    {"wal-max-bytes", "SLUICE_WAL_MAX_BYTES", NULL, K_BYTES, OFF(wal_max_bytes), "WAL size limit: over it new requests get 429, uploads wait (default 8G)"},
+    {"wal-segment-bytes", "SLUICE_WAL_SEGMENT_BYTES", NULL, K_BYTES, OFF(wal_segment_bytes), "WAL segment size (default 64M)"},
+    {"wal-sync", "SLUICE_WAL_SYNC", NULL, K_BOOL, OFF(wal_sync), "fdatasync the WAL before answering (default true; false is NOT durable, for benchmarks)"},
+    {"max-body-bytes", "SLUICE_MAX_BODY_BYTES", NULL, K_BYTES, OFF(max_body_bytes), "largest decoded request body, else 413 (default 1G)"},
+    {"max-header-bytes", "SLUICE_MAX_HEADER_BYTES", NULL, K_BYTES, OFF(max_header_bytes), "largest total of request headers, else 431 (default 16K)"},
+    {"chunk-bytes", "SLUICE_CHUNK_BYTES", NULL, K_BYTES, OFF(chunk_bytes), "body piece parsed and logged at once (default 1M)"},
+    {"max-connections", "SLUICE_MAX_CONNECTIONS", NULL, K_INT, OFF(max_connections), "concurrent connections (default 256)"},
+    {"per-ip-connections", "SLUICE_PER_IP_CONNECTIONS", NULL, K_INT, OFF(per_ip_connections), "connections per client address, 0 = no limit (default 0)"},
+    {"connection-timeout", "SLUICE_CONNECTION_TIMEOUT", NULL, K_INT, OFF(connection_timeout), "seconds of client inactivity before the connection is closed (default 60)"},
+    {"upload-stall-timeout", "SLUICE_UPLOAD_STALL_TIMEOUT", NULL, K_SECONDS, OFF(upload_stall_timeout), "seconds an upload may wait for WAL space before 503 (default 30)"},
+    {"retry-after", "SLUICE_RETRY_AFTER", NULL, K_INT, OFF(retry_after), "seconds, sent in Retry-After with 429 (default 1)"},
+    {"max-errors", "SLUICE_MAX_ERRORS", NULL, K_INT, OFF(max_errors), "rejected rows listed in an answer (default 10)"},
+    {"mode", "SLUICE_MODE", NULL, K_MODE, 0, "default for requests without ?mode=: dlq (default) or strict"},
+    {"codec", "SLUICE_CODEC", NULL, K_CODEC, 0, "Parquet compression: snappy (default), zstd, gzip, lz4_raw, none"},
+    {"threads", "SLUICE_THREADS", NULL, K_INT, OFF(encode_threads), "threads encoding a file's columns (default 0 = one per core)"},
+    {"log-level", "SLUICE_LOG_LEVEL", NULL, K_LEVEL, 0, "debug, info (default), warn, error"},
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static bool parse_bytes(const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || end == v || v[0] == '-')
+        return false;
+    uint64_t mul = 1;
+    if (*end) {
+        switch (*end | 32) {
+        case 'k': mul = 1024; break;
+        case 'm': mul = 1024 * 1024; break;
+        case 'g': mul = (uint64_t)1 << 30; break;
+        case 't': mul = (uint64_t)1 << 40; break;
+        default: return false;
+        }
+        end++;
+        if ((*end | 32) == 'i')
+            end++;
+        if ((*end | 32) == 'b')
+            end++;
+        if (*end)
+            return false;
+    }
+    if (n > UINT64_MAX / mul)
+        return false;
+    *out = n * mul;
+    return true;
+}
+
+static void free_tokens(sl_serve_config *c)
+{
+    if (!c->tokens)
+        return;
+    for (char **t = c->tokens; *t; t++)
+        free(*t);
+    free(c->tokens);
+    c->tokens = NULL;
+}
+
+static bool set_tokens(sl_serve_config *c, const char *v)
+{
+    free_tokens(c);
+    size_t n = 1;
+    for (const char *p = v; *p; p++)
+        n += *p == ',';
+    char **arr = calloc(n + 1, sizeof(*arr));
+    if (!arr)
+        return false;
+    size_t k = 0;
+    const char *p = v;
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        const char *s = p;
+        while (l && (*s == ' ' || *s == '\t')) {
+            s++;
+            l--;
+        }
+        while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
+            l--;
+        if (l)
+            arr[k++] = strndup(s, l);
+        p += strcspn(p, ",");
+        if (*p == ',')
+            p++;
+    }
+    if (k == 0) {
+        free(arr);
+        return true; /* empty: no auth */
+    }
+    c->tokens = arr;
+    return true;
+}
+
+/* Applies one setting; on failure err says why. */
+static bool apply(sl_serve_config *c, const opt *o, const char *v, char *err, size_t errn)
+{
+    char *base = (char *)c;
+    uint64_t u;
+    switch (o->kind) {
+    case K_LISTEN: {
+        const char *colon = strrchr(v, ':');
+        if (!colon || colon == v || (size_t)(colon - v) >= sizeof(c->listen_host)) {
+            snprintf(err, errn, "expected HOST:PORT, e.g. 127.0.0.1:8080");
+            return false;
+        }
+        char *end;
+        unsigned long port = strtoul(colon + 1, &end, 10);
+        if (*end || port > 65535 || end == colon + 1) {
+            snprintf(err, errn, "invalid port '%s'", colon + 1);
+            return false;
+        }
+        memcpy(c->listen_host, v, (size_t)(colon - v));
+        c->listen_host[colon - v] = 0;
+        if (!strcmp(c->listen_host, "localhost"))
+            snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
+        c->listen_port = (unsigned)port;
+        return true;
+    }
+    case K_PATH:
+        if (strlen(v) >= 1000 || !*v) {
+            snprintf(err, errn, "path empty or too long");
+            return false;
+        }
+        snprintf(base + o->off, 1024, "%s", v);
+        return true;
+    case K_TOKENS:
+        return set_tokens(c, v);
+    case K_OPEN:
+        c->open_health = strstr(v, "healthz") || strstr(v, "readyz");
+        c->open_metrics = strstr(v, "metrics") != NULL;
+        if (!c->open_health && !c->open_metrics && strcmp(v, "none")) {
+            snprintf(err, errn, "expected a list of healthz, metrics, or none");
+            return false;
+        }
+        return true;
+    case K_U64:
+    case K_BYTES:
+        if (!parse_bytes(v, &u) || (o->kind == K_U64 && strpbrk(v, "kKmMgGtT"))) {
+            snprintf(err, errn, "expected a number%s", o->kind == K_BYTES ? " (K, M, G suffixes)" : "");
+            return false;
+        }
+        if (u == 0 && o->off != OFF(wal_max_bytes)) {
+            snprintf(err, errn, "must be greater than 0");
+            return false;
+        }
+        memcpy(base + o->off, &u, sizeof(u));
+        return true;
+    case K_INT: {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || *end || end == v || n < 0 || n > 1000000) {
+            snprintf(err, errn, "expected a whole number 0..1000000");
+            return false;
+        }
+        if (o->off == OFF(encode_threads)) {
+            int iv = (int)n;
+            memcpy(base + o->off, &iv, sizeof(iv));
+        } else {
+            unsigned uv = (unsigned)n;
+            memcpy(base + o->off, &uv, sizeof(uv));
+        }
+        return true;
+    }
+    case K_SECONDS: {
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || (*end && strcmp(end, "s")) || !(d > 0) || d > 86400) {
+            snprintf(err, errn, "expected seconds, e.g. 10 or 0.5");
+            return false;
+        }
+        memcpy(base + o->off, &d, sizeof(d));
+        return true;
+    }
+    case K_BOOL: {
+        bool b;
+        if (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+            !strcasecmp(v, "on"))
+            b = true;
+        else if (!strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+                 !strcasecmp(v, "off"))
+            b = false;
+        else {
+            snprintf(err, errn, "expected true or false");
+            return false;
+        }
+        memcpy(base + o->off, &b, sizeof(b));
+        return true;
+    }
+    case K_CODEC:
+        if (sl_codec_parse(v, &c->codec)) {
+            snprintf(err, errn, "expected snappy, zstd, gzip, lz4_raw or none");
+            return false;
+        }
+        return true;
+    case K_LEVEL: {
+        sl_log_level l;
+        if (sl_log_level_parse(v, &l)) {
+            snprintf(err, errn, "expected debug, info, warn or error");
+            return false;
+        }
+        snprintf(c->log_level, sizeof(c->log_level), "%s", v);
+        return true;
+    }
+    case K_MODE:
+        if (!strcmp(v, "strict"))
+            c->default_strict = true;
+        else if (!strcmp(v, "dlq"))
+            c->default_strict = false;
+        else {
+            snprintf(err, errn, "expected dlq or strict");
+            return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+static const opt *find_flag(const char *name, size_t n)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (strlen(opts[i].flag) == n && !strncmp(opts[i].flag, name, n))
+            return &opts[i];
+    return NULL;
+}
+
+static const opt *find_key(const char *key)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (!strcmp(opts[i].env, key) || (opts[i].alias && !strcmp(opts[i].alias, key)) ||
+            !strcmp(opts[i].flag, key))
+            return &opts[i];
+    return NULL;
+}
+
+static int load_config_file(sl_serve_config *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "sluice serve: cannot read config file %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    char line[4096];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = strlen(p);
+        while (n && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' '))
+            p[--n] = 0;
+        if (!*p || *p == '#')
+            continue;
+        char *eq = strchr(p, '=');
+        if (!eq) {
+            fprintf(stderr, "sluice serve: %s:%u: expected KEY=VALUE\n", path, lineno);
+            rc = 2;
+            break;
+        }
+        *eq = 0;
+        char *key = p, *val = eq + 1;
+        size_t kl = strlen(key);
+        while (kl && key[kl - 1] == ' ')
+            key[--kl] = 0;
+        while (*val == ' ')
+            val++;
+        size_t vl = strlen(val);
+        if (vl >= 2 && (val[0] == '"' || val[0] == '\'') && val[vl - 1] == val[0]) {
+            val[vl - 1] = 0;
+            val++;
+        }
+        const opt *o = find_key(key);
+        if (!o) {
+            fprintf(stderr, "sluice serve: %s:%u: unknown setting '%s' (see sluice serve --help)\n",
+                    path, lineno, key);
+            rc = 2;
+            break;
+        }
+        char err[160];
+        if (!apply(c, o, val, err, sizeof(err))) {
+            fprintf(stderr, "sluice serve: %s:%u: %s: %s\n", path, lineno, key, err);
+            rc = 2;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: sluice serve [--listen HOST:PORT] [--data-dir DIR] [--config FILE] [options]\n"
+            "\n"
+            "Runs the ingest service: POST CSV or JSON Lines to /ingest (stream \"default\") or\n"
+            "/v1/streams/NAME/ingest; the answer comes once the rows are fsync'd in the WAL;\n"
+            "rows are delivered as Parquet to DIR/out/NAME/dt=DAY/part-SEG-FIRST-LAST.parquet,\n"
+            "bad rows to DIR/out/NAME/_rejects/ (mode=dlq) or refused with 422 (mode=strict).\n"
+            "Endpoints: GET / /v1/streams /metrics /healthz /readyz. SIGTERM/SIGINT: finish\n"
+            "requests in flight, flush, exit 0.\n"
+            "\n"
+            "Each setting: --flag VALUE, or the environment variable, or KEY=VALUE in the\n"
+            "--config file (environment names). Flags beat the environment, which beats the file.\n\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        char names[96];
+        snprintf(names, sizeof(names), "--%s, %s%s%s", opts[i].flag, opts[i].env,
+                 opts[i].alias ? ", " : "", opts[i].alias ? opts[i].alias : "");
+        fprintf(f, "  %s\n      %s\n", names, opts[i].help);
+    }
+    fprintf(f, "  --config FILE, SLUICE_CONFIG\n      KEY=VALUE settings file\n"
+               "\nExit codes: 0 stopped cleanly, 2 bad configuration, 3 cannot start (data\n"
+               "directory, WAL recovery, port), 70 the WAL failed (fsync error): restart to\n"
+               "replay what is durable.\n");
+}
+
+int sl_cli_serve(int argc, char **argv)
+{
+    sl_serve_config cfg;
+    sl_serve_config_default(&cfg);
+    int rc = 0;
+    /* config file first (flag or environment) */
+    const char *cfile = getenv("SLUICE_CONFIG");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            help(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            cfile = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9))
+            cfile = argv[i] + 9;
+    }
+    if (cfile && (rc = load_config_file(&cfg, cfile)))
+        goto out;
+    char err[160];
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *names[2] = {opts[i].env, opts[i].alias};
+        for (int k = 0; k < 2; k++) {
+            const char *v = names[k] ? getenv(names[k]) : NULL;
+            if (!v)
+                continue;
+            if (!apply(&cfg, &opts[i], v, err, sizeof(err))) {
+                fprintf(stderr, "sluice serve: %s=%s: %s\n", names[k], v, err);
+                rc = 2;
+                goto out;
+            }
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2)) {
+            fprintf(stderr, "sluice serve: unexpected argument '%s' (see --help)\n", a);
+            rc = 2;
+            goto out;
+        }
+        a += 2;
+        const char *eq = strchr(a, '=');
+        size_t n = eq ? (size_t)(eq - a) : strlen(a);
+        if (n == 6 && !strncmp(a, "config", 6)) {
+            if (!eq)
+                i++;
+            continue;
+        }
+        if (n == 11 && !strncmp(a, "no-wal-sync", 11)) {
+            cfg.wal_sync = false;
+            continue;
+        }
+        const opt *o = find_flag(a, n);
+        if (!o) {
+            fprintf(stderr, "sluice serve: unknown option --%.*s (see --help)\n", (int)n, a);
+            rc = 2;
+            goto out;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) {
+            fprintf(stderr, "sluice serve: --%s needs a value\n", o->flag);
+            rc = 2;
+            goto out;
+        }
+        if (!apply(&cfg, o, v, err, sizeof(err))) {
+            fprintf(stderr, "sluice serve: --%s %s: %s\n", o->flag, v, err);
+            rc = 2;
+            goto out;
+        }
+    }
+    sl_log_level lvl;
+    if (sl_log_level_parse(cfg.log_level, &lvl) == SL_OK)
+        sl_log_set_level(lvl);
+    if (cfg.chunk_bytes > ((uint64_t)64 << 20))
+        cfg.chunk_bytes = (uint64_t)64 << 20;
+    sl_server *srv = NULL;
+    char msg[1024] = "";
+    if (sl_server_open(&cfg, &srv, msg, sizeof(msg))) {
+        sl_log(SL_LOG_ERROR, "cannot start", SL_KS("error", msg));
+        fprintf(stderr, "sluice serve: %s\n", msg);
+        rc = 3;
+        goto out;
+    }
+    if (sl_server_run(srv))
+        rc = 3;
+    sl_server_close(srv);
+out:
+    free_tokens(&cfg);
+    return rc;
+}

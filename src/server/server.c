@@ -1,0 +1,376 @@
+/* server.c: `sluice serve` lifecycle: directories, WAL open and recovery, metrics, the lanes and
+ * the HTTP front, then waiting for SIGTERM/SIGINT and a graceful stop (stop accepting, finish
+ * the requests in flight, flush every stream, exit 0).
+ *
+ * Lock order: srv->mu before any stream's mutex (see stream.c).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/server.h"
+#include "util/log.h"
+
+void sl_serve_config_default(sl_serve_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
+    c->listen_port = 8080;
+    snprintf(c->data_dir, sizeof(c->data_dir), "./data");
+    c->open_health = true;
+    c->open_metrics = true;
+    c->batch_size = 1000000;
+    c->target_file_bytes = (uint64_t)64 << 20;
+    c->flush_interval = 10;
+    c->queue_capacity = 2000000;
+    c->cache_bytes = (uint64_t)512 << 20;
+    c->wal_max_bytes = (uint64_t)8 << 30;
+    c->wal_segment_bytes = (uint64_t)64 << 20;
+    c->wal_sync = true;
+    c->max_body_bytes = (uint64_t)1 << 30;
+    c->max_header_bytes = 16384;
+    c->chunk_bytes = (uint64_t)1 << 20;
+    c->max_connections = 256;
+    c->per_ip_connections = 0;
+    c->connection_timeout = 60;
+    c->upload_stall_timeout = 30;
+    c->retry_after = 1;
+    c->max_errors = 10;
+    c->codec = SL_CODEC_SNAPPY;
+    c->encode_threads = 0;
+    snprintf(c->log_level, sizeof(c->log_level), "info");
+}
+
+sl_err sl_server_inflight_add(sl_server *srv, uint64_t lsn, size_t *slot)
+{
+    pthread_mutex_lock(&srv->mu);
+    for (size_t i = 0; i < srv->ninflight; i++)
+        if (!srv->inflight_lsn[i]) {
+            srv->inflight_lsn[i] = lsn;
+            *slot = i;
+            pthread_mutex_unlock(&srv->mu);
+            return SL_OK;
+        }
+    if (srv->ninflight == srv->inflight_cap) {
+        size_t cap = srv->inflight_cap ? 2 * srv->inflight_cap : 64;
+        uint64_t *p = realloc(srv->inflight_lsn, cap * sizeof(*p));
+        if (!p) {
+            pthread_mutex_unlock(&srv->mu);
+            return SL_NOMEM;
+        }
+        srv->inflight_lsn = p;
+        srv->inflight_cap = cap;
+    }
+    srv->inflight_lsn[srv->ninflight] = lsn;
+    *slot = srv->ninflight++;
+    pthread_mutex_unlock(&srv->mu);
+    return SL_OK;
+}
+
+void sl_server_inflight_del(sl_server *srv, size_t slot)
+{
+    pthread_mutex_lock(&srv->mu);
+    if (slot < srv->ninflight)
+        srv->inflight_lsn[slot] = 0;
+    pthread_mutex_unlock(&srv->mu);
+}
+
+bool sl_server_cache_take(sl_server *srv, uint64_t bytes)
+{
+    bool ok = false;
+    pthread_mutex_lock(&srv->mu);
+    if (srv->cache_used + bytes <= srv->cfg.cache_bytes) {
+        srv->cache_used += bytes;
+        ok = true;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return ok;
+}
+
+void sl_server_cache_give(sl_server *srv, uint64_t bytes)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->cache_used = srv->cache_used > bytes ? srv->cache_used - bytes : 0;
+    pthread_mutex_unlock(&srv->mu);
+    pthread_cond_broadcast(&srv->space_cv);
+}
+
+_Noreturn void sl_server_fatal(sl_server *srv, const char *what, sl_err err)
+{
+    (void)srv;
+    sl_log(SL_LOG_ERROR, "fatal: the WAL cannot be trusted any more; exiting without acknowledging "
+           "anything else (restart replays what is durable)",
+           SL_KS("what", what), SL_KS("error", sl_strerror(err)), SL_KS("errno", strerror(errno)));
+    _exit(70);
+}
+
+static void on_sync(void *ctx, double seconds, uint64_t bytes)
+{
+    sl_server *srv = ctx;
+    (void)bytes;
+    sl_mseries_observe(sl_mfamily_series0(srv->m_fsync), seconds);
+}
+
+static void collect(void *ctx)
+{
+    sl_server *srv = ctx;
+    sl_wal_stats ws;
+    sl_wal_stats_get(srv->wal, &ws);
+    sl_mseries_set(sl_mfamily_series0(srv->m_wal_bytes), (double)ws.bytes);
+    sl_mseries_set(sl_mfamily_series0(srv->m_wal_segments), (double)ws.segments);
+    sl_mseries_set(sl_mfamily_series0(srv->m_queue_rows), (double)sl_streams_queued_rows(srv));
+    sl_mseries_set(sl_mfamily_series0(srv->m_rss), (double)sl_process_rss());
+    sl_mseries_set(sl_mfamily_series0(srv->m_inflight), (double)atomic_load(&srv->active_requests));
+    pthread_mutex_lock(&srv->mu);
+    double cache = (double)srv->cache_used;
+    pthread_mutex_unlock(&srv->mu);
+    sl_mseries_set(sl_mfamily_series0(srv->m_cache), cache);
+    sl_mseries_set(sl_mfamily_series0(srv->m_lag), (double)sl_streams_backlog(srv));
+    char why[256];
+    sl_mseries_set(sl_mfamily_series0(srv->m_up),
+                   sl_streams_healthy(srv, why, sizeof(why)) && !ws.broken ? 1 : 0);
+}
+
+static const double size_buckets[] = {1024, 16384, 65536, 262144, 1048576, 8388608, 67108864,
+                                      268435456, 1073741824};
+
+static sl_err register_metrics(sl_server *srv)
+{
+    sl_metrics *m = srv->metrics;
+    srv->m_rows = sl_metrics_family(m, SL_M_COUNTER, "sluice_ingest_rows_total",
+                                    "Rows accepted (durable in the WAL) per stream.", "stream",
+                                    NULL, 0);
+    srv->m_rejected = sl_metrics_family(m, SL_M_COUNTER, "sluice_ingest_rejected_rows_total",
+                                        "Rows rejected per stream and reason.", "stream,code", NULL,
+                                        0);
+    srv->m_bytes = sl_metrics_family(m, SL_M_COUNTER, "sluice_ingest_bytes_total",
+                                     "Request body bytes received (decoded) per stream.", "stream",
+                                     NULL, 0);
+    srv->m_requests = sl_metrics_family(m, SL_M_COUNTER, "sluice_http_requests_total",
+                                        "HTTP requests by route and status code.", "route,code",
+                                        NULL, 0);
+    srv->m_latency = sl_metrics_family(m, SL_M_HISTOGRAM, "sluice_http_request_duration_seconds",
+                                       "Time from request start to answer (ingest: until durable).",
+                                       "route", NULL, 0);
+    srv->m_throttled = sl_metrics_family(m, SL_M_COUNTER, "sluice_throttled_requests_total",
+                                         "Requests answered 429 or slowed, by reason.", "reason",
+                                         NULL, 0);
+    srv->m_flushes = sl_metrics_family(m, SL_M_COUNTER, "sluice_flushes_total",
+                                       "Units flushed per stream and trigger.", "stream,reason",
+                                       NULL, 0);
+    srv->m_files = sl_metrics_family(m, SL_M_COUNTER, "sluice_files_written_total",
+                                     "Files published per stream and kind.", "stream,kind", NULL,
+                                     0);
+    srv->m_out_bytes = sl_metrics_family(m, SL_M_COUNTER, "sluice_output_bytes_total",
+                                         "Bytes of files published per stream and kind.",
+                                         "stream,kind", NULL, 0);
+    srv->m_sink_fail = sl_metrics_family(m, SL_M_COUNTER, "sluice_sink_failures_total",
+                                         "Failed writes or uploads to a sink (retried).", "sink",
+                                         NULL, 0);
+    srv->m_queue_rows = sl_metrics_family(m, SL_M_GAUGE, "sluice_queue_rows",
+                                          "Rows durable but not yet encoded.", NULL, NULL, 0);
+    srv->m_cache = sl_metrics_family(m, SL_M_GAUGE, "sluice_queue_cache_bytes",
+                                     "Memory holding parsed rows waiting for the encoder.", NULL,
+                                     NULL, 0);
+    srv->m_wal_bytes = sl_metrics_family(m, SL_M_GAUGE, "sluice_wal_bytes",
+                                         "Bytes in live WAL segments.", NULL, NULL, 0);
+    srv->m_wal_segments = sl_metrics_family(m, SL_M_GAUGE, "sluice_wal_segments",
+                                            "Live WAL segments.", NULL, NULL, 0);
+    srv->m_fsync = sl_metrics_family(m, SL_M_HISTOGRAM, "sluice_wal_fsync_duration_seconds",
+                                     "WAL fdatasync latency (one per group commit).", NULL, NULL,
+                                     0);
+    srv->m_rss = sl_metrics_family(m, SL_M_GAUGE, "sluice_process_resident_memory_bytes",
+                                   "Resident set size of the process.", NULL, NULL, 0);
+    srv->m_inflight = sl_metrics_family(m, SL_M_GAUGE, "sluice_http_requests_in_flight",
+                                        "Requests being served.", NULL, NULL, 0);
+    srv->m_lag = sl_metrics_family(m, SL_M_GAUGE, "sluice_recovery_backlog_requests",
+                                   "Committed requests replayed from the WAL not yet encoded.",
+                                   NULL, NULL, 0);
+    srv->m_up = sl_metrics_family(m, SL_M_GAUGE, "sluice_sink_up",
+                                  "1 when every stream's sink works, 0 while one is failing.",
+                                  NULL, NULL, 0);
+    srv->m_fsyncs = sl_metrics_family(m, SL_M_HISTOGRAM, "sluice_ingest_request_body_bytes",
+                                      "Decoded body size of ingest requests.", NULL, size_buckets,
+                                      sizeof(size_buckets) / sizeof(size_buckets[0]));
+    if (!srv->m_rows || !srv->m_rejected || !srv->m_bytes || !srv->m_requests ||
+        !srv->m_latency || !srv->m_throttled || !srv->m_flushes || !srv->m_files ||
+        !srv->m_out_bytes || !srv->m_sink_fail || !srv->m_queue_rows || !srv->m_cache ||
+        !srv->m_wal_bytes || !srv->m_wal_segments || !srv->m_fsync || !srv->m_rss ||
+        !srv->m_inflight || !srv->m_lag || !srv->m_up || !srv->m_fsyncs)
+        return SL_NOMEM;
+    return sl_metrics_on_collect(m, collect, srv);
+}
+
+static sl_err mkdir_p(const char *path)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            return SL_IO;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        return SL_IO;
+    return SL_OK;
+}
+
+/* Staged files of a previous run are worthless: their rows come again from the WAL. */
+static void clean_stage(const char *dir)
+{
+    char cmd_path[1200];
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(cmd_path, sizeof(cmd_path), "%s/%s", dir, e->d_name);
+        unlink(cmd_path);
+    }
+    closedir(d);
+}
+
+sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, size_t msgn)
+{
+    sl_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return SL_NOMEM;
+    srv->cfg = *cfg;
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->space_cv, NULL);
+    atomic_store(&srv->recovering, true);
+    sl_err err;
+    snprintf(srv->wal_dir, sizeof(srv->wal_dir), "%s/wal", cfg->data_dir);
+    snprintf(srv->out_dir, sizeof(srv->out_dir), "%s/out", cfg->data_dir);
+    snprintf(srv->stage_dir, sizeof(srv->stage_dir), "%s/stage", cfg->data_dir);
+    snprintf(srv->streams_dir, sizeof(srv->streams_dir), "%s/streams", cfg->data_dir);
+    if (!srv->cfg.models_dir[0]) {
+        int n = snprintf(srv->cfg.models_dir, sizeof(srv->cfg.models_dir), "%.1000s/models",
+                         cfg->data_dir);
+        (void)n;
+    }
+    const char *dirs[] = {cfg->data_dir, srv->wal_dir, srv->out_dir, srv->stage_dir,
+                          srv->streams_dir};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        if (mkdir_p(dirs[i])) {
+            snprintf(msg, msgn, "cannot create directory %s: %s", dirs[i], strerror(errno));
+            err = SL_IO;
+            goto fail;
+        }
+    clean_stage(srv->stage_dir);
+    if ((err = sl_metrics_create(&srv->metrics)) || (err = register_metrics(srv))) {
+        snprintf(msg, msgn, "out of memory");
+        goto fail;
+    }
+    sl_wal_opts wo;
+    sl_wal_opts_default(&wo);
+    wo.dir = srv->wal_dir;
+    wo.segment_bytes = cfg->wal_segment_bytes;
+    wo.max_bytes = cfg->wal_max_bytes;
+    wo.no_sync = !cfg->wal_sync;
+    wo.on_sync = on_sync;
+    wo.ctx = srv;
+    sl_wal_recovery rep;
+    memset(&rep, 0, sizeof(rep));
+    err = sl_wal_open(&wo, &srv->wal, &rep);
+    if (err) {
+        snprintf(msg, msgn, "cannot open the WAL in %s: %s%s%s", srv->wal_dir, sl_strerror(err),
+                 rep.message[0] ? ": " : "", rep.message);
+        goto fail;
+    }
+    if (rep.message[0] || rep.truncated_bytes)
+        sl_log(SL_LOG_WARN, "WAL recovered", SL_KS("detail", rep.message),
+               SL_KU("truncated_bytes", rep.truncated_bytes),
+               SL_KU("quarantined_segments", rep.quarantined));
+    if ((err = sl_streams_load(srv))) {
+        snprintf(msg, msgn, "cannot load stream definitions or the checkpoint from %s: %s",
+                 cfg->data_dir, sl_strerror(err));
+        goto fail;
+    }
+    if ((err = sl_streams_recover(srv))) {
+        snprintf(msg, msgn, "WAL recovery failed: %s (see the log above)", sl_strerror(err));
+        goto fail;
+    }
+    if ((err = sl_streams_start(srv))) {
+        snprintf(msg, msgn, "cannot start stream threads");
+        goto fail;
+    }
+    *out = srv;
+    return SL_OK;
+fail:
+    sl_server_close(srv);
+    return err;
+}
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+sl_err sl_server_run(sl_server *srv)
+{
+    char msg[512] = "";
+    sl_err err = sl_http_start(srv, msg, sizeof(msg));
+    if (err) {
+        sl_log(SL_LOG_ERROR, "cannot start the HTTP server", SL_KS("error", msg));
+        return err;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    char addr[96];
+    snprintf(addr, sizeof(addr), "%s:%u", srv->cfg.listen_host, srv->cfg.listen_port);
+    sl_log(SL_LOG_INFO, "listening", SL_KS("address", addr), SL_KS("data_dir", srv->cfg.data_dir),
+           SL_KS("version", sl_version()), SL_KB("auth", srv->cfg.tokens != NULL),
+           SL_KB("wal_sync", srv->cfg.wal_sync));
+    bool recovered_logged = false;
+    while (!got_signal) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (!recovered_logged && sl_streams_backlog(srv) == 0) {
+            atomic_store(&srv->recovering, false);
+            recovered_logged = true;
+        }
+    }
+    sl_log(SL_LOG_INFO, "shutting down: no new connections, finishing requests, flushing",
+           SL_KS("signal", got_signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    atomic_store(&srv->stopping, true);
+    sl_http_quiesce(srv);
+    sl_http_stop(srv);
+    sl_streams_stop(srv);
+    sl_streams_release_wal(srv);
+    sl_log0(SL_LOG_INFO, "stopped");
+    return SL_OK;
+}
+
+void sl_server_close(sl_server *srv)
+{
+    if (!srv)
+        return;
+    sl_streams_stop(srv);
+    sl_streams_free(srv);
+    sl_wal_close(srv->wal);
+    sl_metrics_destroy(srv->metrics);
+    free(srv->inflight_lsn);
+    pthread_mutex_destroy(&srv->mu);
+    pthread_cond_destroy(&srv->space_cv);
+    free(srv);
+}

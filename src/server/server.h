@@ -1,0 +1,230 @@
+/* server.h: `sluice serve`: the durable HTTP ingest service (internal to src/server).
+ *
+ * Pieces:
+ *   http.c    libmicrohttpd handlers: routing, auth, HTTP hygiene, request bodies cut into
+ *             record-aligned pieces, parsed (body_parse.h), appended to the WAL as DATA records,
+ *             then one COMMIT record per request; the answer waits for the group commit.
+ *   stream.c  streams (a schema and row/reject sequence numbers), one lane thread per stream
+ *             that turns committed requests into Parquet files and rejects files, flushed on
+ *             rows / bytes / age, named from the row range, published atomically; a checkpoint
+ *             file; recovery from the WAL after a crash.
+ *   server.c  configuration defaults, start (WAL open, recovery), metrics, readiness, shutdown.
+ *
+ * WAL records (little-endian):
+ *   DATA   (type 1): u64 txn, u32 piece, u8 format, u8 flags, u16 header_len, u64 first_line,
+ *                    header bytes (CSV header record), then the piece's records (raw text).
+ *   COMMIT (type 2): u64 txn, u64 first_data_lsn, u32 ndata, u8 format, u8 flags, u16 name_len,
+ *                    u64 first_row, u64 nrows, u64 first_reject, u64 nrejects, i64 received_us,
+ *                    stream name.
+ *   A request is in the log only if its COMMIT is: DATA records of a request that failed, was
+ *   rejected (strict mode) or was cut by a crash are ignored by recovery and released with the
+ *   segments that hold them.
+ *
+ * Exactly once: every accepted row gets a per-stream sequence number when its request's COMMIT
+ * is appended (under the stream's mutex, so numbers follow log order). A flush writes rows
+ * [a, b] and rejects [r, s] to files named from those numbers. The checkpoint records, per
+ * stream, the rows and rejects already published, and an intent (a, b, r, s) written before
+ * publishing, so a flush repeated after a crash cuts at the same rows and replaces the same
+ * files. WAL segments are released only below every record still needed.
+ */
+#ifndef SL_SERVER_SERVER_H
+#define SL_SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "metrics/metrics.h"
+#include "sluice.h"
+#include "util/buf.h"
+#include "wal/wal.h"
+
+#define SL_REC_DATA 1
+#define SL_REC_COMMIT 2
+
+#define SL_TXNF_UNKNOWN_REJECT 1 /* JSON: unknown keys reject the row */
+
+typedef struct sl_serve_config {
+    char listen_host[64];
+    unsigned listen_port;
+    char data_dir[1024];
+    char models_dir[1024];      /* default DATA/models */
+    char **tokens;              /* bearer tokens (NULL-terminated), NULL = no auth */
+    bool open_health;           /* /healthz, /readyz without a token (default true) */
+    bool open_metrics;          /* /metrics without a token (default true) */
+    uint64_t batch_size;        /* rows per file (BATCH_SIZE), default 1,000,000 */
+    uint64_t target_file_bytes; /* flush when the open file holds this many uncompressed bytes */
+    double flush_interval;      /* seconds; flush a file this old (SLUICE_FLUSH_INTERVAL) */
+    uint64_t queue_capacity;    /* rows committed but not yet encoded (QUEUE_CAPACITY) */
+    uint64_t cache_bytes;       /* memory for parsed rows waiting for the encoder */
+    uint64_t wal_max_bytes;
+    uint64_t wal_segment_bytes;
+    bool wal_sync;              /* false: no fdatasync (benchmarks only; not durable) */
+    uint64_t max_body_bytes;    /* decoded body limit (413) */
+    uint64_t max_header_bytes;  /* 431 */
+    uint64_t chunk_bytes;       /* body piece parsed and logged at once */
+    unsigned max_connections;
+    unsigned per_ip_connections;
+    unsigned connection_timeout; /* seconds of inactivity */
+    double upload_stall_timeout; /* seconds a running upload may wait for WAL space */
+    unsigned retry_after;        /* seconds, in 429 answers */
+    unsigned max_errors;         /* rejected rows listed in an answer */
+    bool default_strict;         /* mode when the request does not say */
+    sl_codec codec;
+    int encode_threads;
+    char log_level[16];
+} sl_serve_config;
+
+void sl_serve_config_default(sl_serve_config *c);
+
+typedef struct sl_server sl_server;
+
+/* A committed request handed to its stream's lane. */
+typedef struct sl_txn {
+    struct sl_txn *next;
+    uint64_t txn;
+    uint64_t first_data_lsn;
+    uint64_t commit_lsn;
+    uint64_t commit_segment;
+    int64_t received_us;
+    uint64_t first_row, nrows;
+    uint64_t first_reject, nrejects;
+    uint8_t format; /* sl_format */
+    uint8_t flags;
+    /* parsed on ingest (NULL: parse again from the WAL) */
+    sl_batch *batch;
+    sl_buf rejects;     /* NDJSON lines, when batch != NULL */
+    uint64_t cache_charge; /* bytes of the cache budget held */
+    /* per DATA record (piece), when cached: rows and rejects it produced and the rejects'
+     * NDJSON bytes, so the lane interleaves rows and rejects as a re-parse would */
+    uint32_t *piece_rows;
+    uint32_t *piece_rejs;
+    uint64_t *piece_rej_bytes;
+    size_t ndata;
+    sl_wal_loc *locs;  /* DATA records, in piece order */
+    uint64_t *lsns;
+} sl_txn;
+
+void sl_txn_free(sl_server *srv, sl_txn *t);
+
+typedef struct sl_stream sl_stream;
+
+/* ---- stream.c ---- */
+sl_stream *sl_stream_find(sl_server *srv, const char *name);
+/* Finds or creates (and persists) a stream. schema is taken (freed if the stream exists).
+ * model may be NULL. */
+SL_NODISCARD sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *schema,
+                                            const char *model, sl_stream **out, char *msg,
+                                            size_t msgn);
+const sl_schema *sl_stream_schema(const sl_stream *st);
+const char *sl_stream_model(const sl_stream *st);
+const char *sl_stream_name(const sl_stream *st);
+/* Assigns sequence numbers to t's rows and rejects and appends its COMMIT record. */
+SL_NODISCARD sl_err sl_stream_commit(sl_stream *st, sl_txn *t);
+/* Hands a durable committed txn to the lane (which owns it from now on). */
+void sl_stream_push(sl_stream *st, sl_txn *t);
+bool sl_stream_name_valid(const char *name, size_t n);
+
+SL_NODISCARD sl_err sl_streams_load(sl_server *srv);    /* stream definitions + checkpoint */
+SL_NODISCARD sl_err sl_streams_recover(sl_server *srv); /* WAL replay into the lanes */
+SL_NODISCARD sl_err sl_streams_start(sl_server *srv);   /* lane threads */
+void sl_streams_stop(sl_server *srv);                   /* flush everything, join */
+void sl_streams_free(sl_server *srv);
+/* The lowest LSN still needed, for sl_wal_release. */
+void sl_streams_release_wal(sl_server *srv);
+/* Rows queued (committed, not yet encoded) over all streams; a lane's failing reason. */
+uint64_t sl_streams_queued_rows(sl_server *srv);
+bool sl_streams_healthy(sl_server *srv, char *why, size_t n);
+uint64_t sl_streams_backlog(sl_server *srv); /* txns still to replay after recovery */
+
+/* ---- server.c ---- */
+struct sl_server {
+    sl_serve_config cfg;
+    char wal_dir[1100];
+    char out_dir[1100];
+    char stage_dir[1100];
+    char streams_dir[1100];
+    sl_wal *wal;
+    sl_metrics *metrics;
+
+    pthread_mutex_t mu; /* streams list, in-flight set, cache budget */
+    pthread_cond_t space_cv; /* WAL space or cache freed */
+    sl_stream **streams;
+    size_t nstreams, streams_cap;
+    uint64_t *inflight_lsn; /* first DATA lsn of requests in progress (0 = slot free) */
+    size_t ninflight, inflight_cap;
+    uint64_t cache_used;
+    atomic_uint_fast64_t next_txn;
+    atomic_bool recovering;
+    atomic_bool stopping;
+    atomic_int active_requests;
+
+    /* metrics */
+    sl_mfamily *m_rows, *m_rejected, *m_bytes, *m_requests, *m_latency, *m_throttled;
+    sl_mfamily *m_flushes, *m_files, *m_out_bytes, *m_sink_fail, *m_queue_rows, *m_rss;
+    sl_mfamily *m_wal_bytes, *m_wal_segments, *m_fsync, *m_fsyncs, *m_inflight, *m_cache;
+    sl_mfamily *m_lag, *m_up;
+
+    void *http; /* http.c state */
+};
+
+/* Requests in progress keep their WAL records from being released. */
+SL_NODISCARD sl_err sl_server_inflight_add(sl_server *srv, uint64_t lsn, size_t *slot);
+void sl_server_inflight_del(sl_server *srv, size_t slot);
+/* Cache budget for parsed rows: true if granted. */
+bool sl_server_cache_take(sl_server *srv, uint64_t bytes);
+void sl_server_cache_give(sl_server *srv, uint64_t bytes);
+/* Fatal WAL failure: log and exit without acknowledging anything more. */
+_Noreturn void sl_server_fatal(sl_server *srv, const char *what, sl_err err);
+
+SL_NODISCARD sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg,
+                                   size_t msgn);
+/* Runs until SIGTERM/SIGINT; then stops accepting, finishes requests, flushes. */
+SL_NODISCARD sl_err sl_server_run(sl_server *srv);
+void sl_server_close(sl_server *srv);
+
+/* ---- http.c ---- */
+SL_NODISCARD sl_err sl_http_start(sl_server *srv, char *msg, size_t msgn);
+void sl_http_quiesce(sl_server *srv); /* stop accepting new connections */
+void sl_http_stop(sl_server *srv);    /* waits for in-flight requests */
+
+/* little-endian record helpers */
+static inline void sl_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void sl_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void sl_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t sl_get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t sl_get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+static inline uint64_t sl_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+#define SL_DATA_HDR 24   /* bytes before the CSV header in a DATA record */
+#define SL_COMMIT_HDR 64 /* bytes before the stream name in a COMMIT record */
+
+#endif

@@ -1,0 +1,1523 @@
+/* stream.c: streams, their lanes (committed requests -> Parquet + rejects files), the
+ * checkpoint, and recovery from the WAL. See server.h for the record formats and the
+ * exactly-once argument.
+ *
+ * A lane is one thread per stream. It takes committed requests (txns) strictly in sequence
+ * order (they may be pushed out of order by the request threads; the queue is sorted), and
+ * appends them to the open "unit": a staged Parquet file for rows and a staged NDJSON file for
+ * rejects. Within a txn, pieces (one per DATA record) are taken in order, each piece's rejects
+ * before its rows, whether the txn comes parsed from the request (cached) or is parsed again
+ * from the WAL; so the sequence of states a lane passes through is the same on every run.
+ *
+ * A unit is flushed when it holds BATCH_SIZE rows (cut exactly), when its uncompressed size
+ * passes target_file_bytes or its age flush_interval (checked between txns), at shutdown, or
+ * when it reaches a pending intent. Flush: finish + fdatasync the staged files, write the
+ * intent (rows [a, b), rejects [r, s)) to the checkpoint, publish (rename into
+ * out/STREAM/dt=DAY/part-SEG-A-B.parquet and out/STREAM/_rejects/dt=DAY/rejects-SEG-R-S.ndjson,
+ * fsync the directories), then record the new flushed positions and drop the intent. After a
+ * crash, recovery pushes every txn not wholly flushed back into its lane; rows and rejects below
+ * the flushed positions are skipped, and a pending intent forces the same cut, so the same
+ * files are written again under the same names.
+ *
+ * Failures while writing or publishing a unit: the lane logs, counts, reports unhealthy, waits
+ * (exponential backoff, at most 30 s) and rewinds: it discards the staged unit and takes the
+ * retained txns (everything since the last flush) again from the WAL.
+ *
+ * Lock order: srv->mu, then stream->mu, then ckpt_mu (each may be taken alone). The lane holds
+ * no lock while encoding or writing.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/body_parse.h"
+#include "server/server.h"
+#include "util/crc32c.h"
+#include "util/log.h"
+
+struct sl_stream {
+    sl_server *srv;
+    char *name;
+    char *model;
+    sl_schema *schema;
+
+    pthread_mutex_t mu; /* counters and queue */
+    pthread_cond_t cv;
+    uint64_t next_row, next_reject; /* sequence numbers the next commit gets */
+    sl_txn *q_head;                 /* sorted by (first_row, first_reject) */
+    uint64_t q_rows;
+    uint64_t expect_row, expect_reject; /* the txn the lane takes next starts here */
+    bool expect_set;
+    bool stop;
+    uint64_t backlog; /* txns pushed by recovery, not yet processed */
+
+    pthread_t thread;
+    bool thread_started;
+
+    /* checkpoint state, under ckpt_mu */
+    uint64_t flushed_row, flushed_reject;
+    bool has_intent;
+    uint64_t i_row0, i_row1, i_rej0, i_rej1;
+
+    /* lane-only state */
+    uint64_t pos_row, pos_rej; /* next row / reject to append to the unit */
+    sl_txn *retained, *retained_tail; /* processed txns not yet wholly flushed */
+    sl_pq_writer *pw;
+    int pw_fd;
+    int rj_fd;
+    char pw_path[1400], rj_path[1400];
+    uint64_t unit_row0, unit_rej0;
+    uint64_t unit_bytes;
+    double unit_opened;
+    bool unit_open; /* seg/day decided */
+    uint64_t unit_seg;
+    int64_t unit_received_us;
+    sl_batch *scratch;
+    sl_buf scratch_rej;
+    sl_buf rec;
+    unsigned failures;
+    atomic_bool failing;
+    char fail_reason[256];
+    pthread_mutex_t fail_mu;
+
+    sl_mseries *m_flush_rows, *m_flush_bytes, *m_flush_age, *m_flush_stop, *m_files_parquet,
+        *m_files_rejects, *m_out_bytes, *m_sink_fail;
+};
+
+static pthread_mutex_t ckpt_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool sl_stream_name_valid(const char *name, size_t n)
+{
+    if (n == 0 || n > 64 || name[0] == '.' || name[0] == '_' || name[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+const sl_schema *sl_stream_schema(const sl_stream *st)
+{
+    return st->schema;
+}
+const char *sl_stream_model(const sl_stream *st)
+{
+    return st->model;
+}
+const char *sl_stream_name(const sl_stream *st)
+{
+    return st->name;
+}
+
+void sl_txn_free(sl_server *srv, sl_txn *t)
+{
+    if (!t)
+        return;
+    sl_batch_destroy(t->batch);
+    sl_buf_release(&t->rejects);
+    if (t->cache_charge)
+        sl_server_cache_give(srv, t->cache_charge);
+    free(t->piece_rows);
+    free(t->piece_rejs);
+    free(t->piece_rej_bytes);
+    free(t->locs);
+    free(t->lsns);
+    free(t);
+}
+
+/* Drops the parsed copy of a txn (it is parsed again from the WAL if needed). */
+static void txn_uncache(sl_server *srv, sl_txn *t)
+{
+    sl_batch_destroy(t->batch);
+    t->batch = NULL;
+    sl_buf_release(&t->rejects);
+    free(t->piece_rows);
+    free(t->piece_rejs);
+    free(t->piece_rej_bytes);
+    t->piece_rows = t->piece_rejs = NULL;
+    t->piece_rej_bytes = NULL;
+    if (t->cache_charge)
+        sl_server_cache_give(srv, t->cache_charge);
+    t->cache_charge = 0;
+}
+
+/* ---- files ------------------------------------------------------------------------------ */
+
+static sl_err fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return SL_IO;
+    int rc = fsync(fd);
+    close(fd);
+    return rc ? SL_IO : SL_OK;
+}
+
+/* mkdir -p, fsyncing the parent of every directory it creates. */
+static sl_err mkdirs(const char *path)
+{
+    char tmp[1400];
+    size_t n = strlen(path);
+    if (n >= sizeof(tmp))
+        return SL_INVALID;
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != 0)
+            continue;
+        char saved = tmp[i];
+        tmp[i] = 0;
+        if (mkdir(tmp, 0755) == 0) {
+            char *slash = strrchr(tmp, '/');
+            if (slash && slash != tmp) {
+                *slash = 0;
+                sl_err err = fsync_dir(tmp);
+                *slash = '/';
+                if (err)
+                    return err;
+            }
+        } else if (errno != EEXIST) {
+            return errno == ENOSPC ? SL_NOSPACE : SL_IO;
+        }
+        tmp[i] = saved;
+    }
+    return SL_OK;
+}
+
+/* Writes a small file atomically: tmp, fdatasync, rename, fsync the directory. */
+static sl_err write_atomic(const char *dir, const char *name, const void *p, size_t n)
+{
+    char path[1400], tmp[1450];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno == ENOSPC ? SL_NOSPACE : SL_IO;
+    sl_err err = sl_write_all(fd, p, n);
+    if (!err && fdatasync(fd))
+        err = SL_IO;
+    close(fd);
+    if (!err && rename(tmp, path))
+        err = SL_IO;
+    if (!err)
+        err = fsync_dir(dir);
+    if (err)
+        unlink(tmp);
+    return err;
+}
+
+static sl_err read_file(const char *path, sl_buf *out, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? SL_RETRY : SL_IO;
+    sl_err err = SL_OK;
+    for (;;) {
+        if ((err = sl_buf_reserve(out, 65536)))
+            break;
+        ssize_t r = read(fd, out->ptr + out->len, 65536);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            err = SL_IO;
+            break;
+        }
+        if (r == 0)
+            break;
+        out->len += (size_t)r;
+        if (out->len > max) {
+            err = SL_FULL;
+            break;
+        }
+    }
+    close(fd);
+    return err;
+}
+
+/* ---- checkpoint ------------------------------------------------------------------------- */
+
+/* DATA/checkpoint: "SLCKPT01", u32 count, per stream: u16 name length, name, u64 flushed_row,
+ * u64 flushed_reject, u8 has_intent, u64 i_row0, i_row1, i_rej0, i_rej1; u32 CRC32C of all
+ * that. Caller holds ckpt_mu. */
+static sl_err ckpt_write_locked(sl_server *srv)
+{
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    uint8_t tmp[64];
+    sl_err err = sl_buf_append(&b, "SLCKPT01", 8);
+    pthread_mutex_lock(&srv->mu);
+    size_t n = srv->nstreams;
+    sl_put_u32(tmp, (uint32_t)n);
+    if (!err)
+        err = sl_buf_append(&b, tmp, 4);
+    for (size_t i = 0; !err && i < n; i++) {
+        sl_stream *st = srv->streams[i];
+        size_t nl = strlen(st->name);
+        sl_put_u16(tmp, (uint16_t)nl);
+        err = sl_buf_append(&b, tmp, 2);
+        if (!err)
+            err = sl_buf_append(&b, st->name, nl);
+        sl_put_u64(tmp, st->flushed_row);
+        sl_put_u64(tmp + 8, st->flushed_reject);
+        tmp[16] = st->has_intent;
+        sl_put_u64(tmp + 17, st->i_row0);
+        sl_put_u64(tmp + 25, st->i_row1);
+        sl_put_u64(tmp + 33, st->i_rej0);
+        sl_put_u64(tmp + 41, st->i_rej1);
+        if (!err)
+            err = sl_buf_append(&b, tmp, 49);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (!err) {
+        sl_put_u32(tmp, sl_crc32c(0, b.ptr, b.len));
+        err = sl_buf_append(&b, tmp, 4);
+    }
+    if (!err)
+        err = write_atomic(srv->cfg.data_dir, "checkpoint", b.ptr, b.len);
+    sl_buf_release(&b);
+    return err;
+}
+
+static sl_err ckpt_load(sl_server *srv)
+{
+    char path[1400];
+    snprintf(path, sizeof(path), "%s/checkpoint", srv->cfg.data_dir);
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    sl_err err = read_file(path, &b, (size_t)64 << 20);
+    if (err == SL_RETRY) {
+        sl_buf_release(&b);
+        return SL_OK; /* first start */
+    }
+    if (err)
+        goto out;
+    err = SL_FORMAT;
+    if (b.len < 16 || memcmp(b.ptr, "SLCKPT01", 8) ||
+        sl_crc32c(0, b.ptr, b.len - 4) != sl_get_u32(b.ptr + b.len - 4)) {
+        sl_log(SL_LOG_ERROR, "checkpoint file is corrupt", SL_KS("path", path));
+        goto out;
+    }
+    size_t end = b.len - 4, off = 12;
+    uint32_t n = sl_get_u32(b.ptr + 8);
+    for (uint32_t i = 0; i < n; i++) {
+        if (off + 2 > end)
+            goto out;
+        size_t nl = sl_get_u16(b.ptr + off);
+        off += 2;
+        if (off + nl + 49 > end)
+            goto out;
+        char name[80];
+        if (nl >= sizeof(name))
+            goto out;
+        memcpy(name, b.ptr + off, nl);
+        name[nl] = 0;
+        off += nl;
+        const uint8_t *q = b.ptr + off;
+        off += 49;
+        sl_stream *st = sl_stream_find(srv, name);
+        if (!st) {
+            sl_log(SL_LOG_WARN, "checkpoint names a stream without a definition",
+                   SL_KS("stream", name));
+            continue;
+        }
+        st->flushed_row = sl_get_u64(q);
+        st->flushed_reject = sl_get_u64(q + 8);
+        st->has_intent = q[16] != 0;
+        st->i_row0 = sl_get_u64(q + 17);
+        st->i_row1 = sl_get_u64(q + 25);
+        st->i_rej0 = sl_get_u64(q + 33);
+        st->i_rej1 = sl_get_u64(q + 41);
+        st->next_row = st->flushed_row;
+        st->next_reject = st->flushed_reject;
+    }
+    err = SL_OK;
+out:
+    sl_buf_release(&b);
+    return err;
+}
+
+/* ---- stream registry -------------------------------------------------------------------- */
+
+sl_stream *sl_stream_find(sl_server *srv, const char *name)
+{
+    sl_stream *found = NULL;
+    pthread_mutex_lock(&srv->mu);
+    for (size_t i = 0; i < srv->nstreams; i++)
+        if (!strcmp(srv->streams[i]->name, name)) {
+            found = srv->streams[i];
+            break;
+        }
+    pthread_mutex_unlock(&srv->mu);
+    return found;
+}
+
+static void stream_free(sl_stream *st)
+{
+    if (!st)
+        return;
+    sl_server *srv = st->srv;
+    for (sl_txn *t = st->q_head, *nx; t; t = nx) {
+        nx = t->next;
+        sl_txn_free(srv, t);
+    }
+    for (sl_txn *t = st->retained, *nx; t; t = nx) {
+        nx = t->next;
+        sl_txn_free(srv, t);
+    }
+    sl_pq_writer_destroy(st->pw);
+    if (st->pw_fd >= 0)
+        close(st->pw_fd);
+    if (st->rj_fd >= 0)
+        close(st->rj_fd);
+    sl_batch_destroy(st->scratch);
+    sl_buf_release(&st->scratch_rej);
+    sl_buf_release(&st->rec);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->fail_mu);
+    sl_schema_destroy(st->schema);
+    free(st->name);
+    free(st->model);
+    free(st);
+}
+
+static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, const char *model,
+                         sl_stream **out)
+{
+    sl_stream *st = calloc(1, sizeof(*st));
+    if (!st)
+        return SL_NOMEM;
+    st->srv = srv;
+    st->pw_fd = st->rj_fd = -1;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    pthread_mutex_init(&st->fail_mu, NULL);
+    sl_buf_init(&st->scratch_rej, 0);
+    sl_buf_init(&st->rec, 0);
+    st->name = strdup(name);
+    st->model = model ? strdup(model) : NULL;
+    st->schema = schema;
+    if (!st->name || (model && !st->model) || sl_batch_create(schema, &st->scratch)) {
+        st->schema = NULL;
+        stream_free(st);
+        return SL_NOMEM;
+    }
+    const char *lv[2] = {name, "rows"};
+    st->m_flush_rows = sl_mfamily_series(srv->m_flushes, lv);
+    lv[1] = "bytes";
+    st->m_flush_bytes = sl_mfamily_series(srv->m_flushes, lv);
+    lv[1] = "age";
+    st->m_flush_age = sl_mfamily_series(srv->m_flushes, lv);
+    lv[1] = "shutdown";
+    st->m_flush_stop = sl_mfamily_series(srv->m_flushes, lv);
+    lv[1] = "parquet";
+    st->m_files_parquet = sl_mfamily_series(srv->m_files, lv);
+    lv[1] = "rejects";
+    st->m_files_rejects = sl_mfamily_series(srv->m_files, lv);
+    st->m_out_bytes = sl_mfamily_series(srv->m_out_bytes, lv);
+    const char *sv[1] = {"local"};
+    st->m_sink_fail = sl_mfamily_series(srv->m_sink_fail, sv);
+    *out = st;
+    return SL_OK;
+}
+
+static sl_err registry_add(sl_server *srv, sl_stream *st)
+{
+    if (srv->nstreams == srv->streams_cap) {
+        size_t cap = srv->streams_cap ? 2 * srv->streams_cap : 8;
+        sl_stream **p = realloc(srv->streams, cap * sizeof(*p));
+        if (!p)
+            return SL_NOMEM;
+        srv->streams = p;
+        srv->streams_cap = cap;
+    }
+    srv->streams[srv->nstreams++] = st;
+    return SL_OK;
+}
+
+static void *lane_main(void *arg);
+
+sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *schema,
+                               const char *model, sl_stream **out, char *msg, size_t msgn)
+{
+    static pthread_mutex_t create_mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&create_mu); /* one creation at a time; lookups go on */
+    sl_stream *st = sl_stream_find(srv, name);
+    sl_err err = SL_OK;
+    if (st) {
+        sl_schema_destroy(schema);
+        goto out;
+    }
+    if (srv->nstreams >= 1000) {
+        sl_schema_destroy(schema);
+        snprintf(msg, msgn, "too many streams (limit 1000)");
+        err = SL_FULL;
+        goto out;
+    }
+    /* persist the definition before anything of the stream is logged */
+    char *json = NULL;
+    err = sl_schema_to_json(schema, &json);
+    if (!err) {
+        char fname[128];
+        snprintf(fname, sizeof(fname), "%s.schema.json", name);
+        err = write_atomic(srv->streams_dir, fname, json, strlen(json));
+        if (!err) {
+            snprintf(fname, sizeof(fname), "%s.model", name);
+            err = write_atomic(srv->streams_dir, fname, model ? model : "", model ? strlen(model) : 0);
+        }
+    }
+    free(json);
+    if (err) {
+        sl_schema_destroy(schema);
+        snprintf(msg, msgn, "cannot save the stream definition: %s", sl_strerror(err));
+        goto out;
+    }
+    err = stream_new(srv, name, schema, model, &st);
+    if (err) {
+        snprintf(msg, msgn, "out of memory");
+        goto out;
+    }
+    st->expect_set = true; /* a new stream starts at 0 */
+    pthread_mutex_lock(&srv->mu);
+    err = registry_add(srv, st);
+    pthread_mutex_unlock(&srv->mu);
+    if (err) {
+        stream_free(st);
+        st = NULL;
+        goto out;
+    }
+    if (pthread_create(&st->thread, NULL, lane_main, st) == 0)
+        st->thread_started = true;
+    else
+        sl_log(SL_LOG_ERROR, "cannot start the stream's lane thread", SL_KS("stream", name));
+    pthread_mutex_lock(&ckpt_mu);
+    err = ckpt_write_locked(srv);
+    pthread_mutex_unlock(&ckpt_mu);
+    sl_log(SL_LOG_INFO, "stream created", SL_KS("stream", name), SL_KS("model", model));
+out:
+    pthread_mutex_unlock(&create_mu);
+    *out = st;
+    return st ? SL_OK : (err ? err : SL_NOMEM);
+}
+
+sl_err sl_stream_commit(sl_stream *st, sl_txn *t)
+{
+    sl_server *srv = st->srv;
+    size_t nl = strlen(st->name);
+    uint8_t h[SL_COMMIT_HDR];
+    pthread_mutex_lock(&st->mu);
+    t->first_row = st->next_row;
+    t->first_reject = st->next_reject;
+    sl_put_u64(h, t->txn);
+    sl_put_u64(h + 8, t->first_data_lsn);
+    sl_put_u32(h + 16, (uint32_t)t->ndata);
+    h[20] = t->format;
+    h[21] = t->flags;
+    sl_put_u16(h + 22, (uint16_t)nl);
+    sl_put_u64(h + 24, t->first_row);
+    sl_put_u64(h + 32, t->nrows);
+    sl_put_u64(h + 40, t->first_reject);
+    sl_put_u64(h + 48, t->nrejects);
+    sl_put_u64(h + 56, (uint64_t)t->received_us);
+    struct iovec iov[2] = {{h, sizeof(h)}, {st->name, nl}};
+    sl_wal_loc loc;
+    sl_err err = sl_wal_append(srv->wal, SL_REC_COMMIT, iov, 2, &t->commit_lsn, &loc);
+    if (!err) {
+        st->next_row += t->nrows;
+        st->next_reject += t->nrejects;
+        t->commit_segment = loc.segment;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return err;
+}
+
+static bool txn_before(const sl_txn *a, const sl_txn *b)
+{
+    return a->first_row < b->first_row ||
+           (a->first_row == b->first_row && a->first_reject < b->first_reject);
+}
+
+void sl_stream_push(sl_stream *st, sl_txn *t)
+{
+    pthread_mutex_lock(&st->mu);
+    sl_txn **pp = &st->q_head;
+    while (*pp && txn_before(*pp, t))
+        pp = &(*pp)->next;
+    t->next = *pp;
+    *pp = t;
+    st->q_rows += t->nrows;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- lane: the unit being written ------------------------------------------------------- */
+
+static void set_failing(sl_stream *st, const char *fmt, const char *detail)
+{
+    pthread_mutex_lock(&st->fail_mu);
+    snprintf(st->fail_reason, sizeof(st->fail_reason), fmt, detail);
+    pthread_mutex_unlock(&st->fail_mu);
+    atomic_store(&st->failing, true);
+}
+
+static sl_err out_fd_write(void *ctx, const void *p, size_t n)
+{
+    return sl_write_all(*(int *)ctx, p, n);
+}
+
+static void unit_discard(sl_stream *st)
+{
+    sl_pq_writer_destroy(st->pw);
+    st->pw = NULL;
+    if (st->pw_fd >= 0) {
+        close(st->pw_fd);
+        unlink(st->pw_path);
+    }
+    if (st->rj_fd >= 0) {
+        close(st->rj_fd);
+        unlink(st->rj_path);
+    }
+    st->pw_fd = st->rj_fd = -1;
+    st->unit_open = false;
+    st->unit_bytes = 0;
+}
+
+/* Starts the unit when the first row or reject goes in; txn t decides its day and segment. */
+static void unit_touch(sl_stream *st, const sl_txn *t)
+{
+    if (st->unit_open)
+        return;
+    st->unit_open = true;
+    st->unit_row0 = st->pos_row;
+    st->unit_rej0 = st->pos_rej;
+    st->unit_seg = t->commit_segment;
+    st->unit_received_us = t->received_us;
+    st->unit_opened = mono_now();
+    st->unit_bytes = 0;
+}
+
+static sl_err open_pq(sl_stream *st)
+{
+    sl_server *srv = st->srv;
+    snprintf(st->pw_path, sizeof(st->pw_path), "%s/%s-%012" PRIu64 ".parquet.tmp", srv->stage_dir,
+             st->name, st->unit_row0);
+    st->pw_fd = open(st->pw_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (st->pw_fd < 0)
+        return errno == ENOSPC ? SL_NOSPACE : SL_IO;
+    sl_pq_opts po;
+    sl_pq_opts_default(&po);
+    po.codec = srv->cfg.codec;
+    po.threads = srv->cfg.encode_threads;
+    po.row_group_bytes = srv->cfg.target_file_bytes < ((size_t)64 << 20)
+                             ? (size_t)srv->cfg.target_file_bytes
+                             : ((size_t)64 << 20);
+    if (po.row_group_bytes < ((size_t)1 << 20))
+        po.row_group_bytes = (size_t)1 << 20;
+    sl_output o = {out_fd_write, &st->pw_fd};
+    return sl_pq_writer_create(st->schema, &po, o, &st->pw);
+}
+
+static uint64_t batch_bytes(const sl_batch *b, size_t first, size_t n)
+{
+    uint64_t bytes = 0;
+    for (size_t c = 0; c < b->ncols; c++) {
+        const sl_column *col = &b->cols[c];
+        if (col->width)
+            bytes += (uint64_t)col->width * n;
+        else if (n)
+            bytes += (uint64_t)(col->offsets[first + n] - col->offsets[first]) + 4 * n;
+    }
+    return bytes;
+}
+
+/* Rows [first, first + n) of b as a batch sharing b's memory. */
+static void batch_view(const sl_batch *b, size_t first, size_t n, sl_batch *v, sl_column *cols)
+{
+    *v = *b;
+    v->cols = cols;
+    for (size_t c = 0; c < b->ncols; c++) {
+        sl_column col = b->cols[c];
+        if (col.valid) {
+            col.valid += first;
+            size_t nulls = 0;
+            for (size_t r = 0; r < n; r++)
+                nulls += !col.valid[r];
+            col.null_count = nulls;
+        }
+        if (col.width)
+            col.data += (size_t)col.width * first;
+        else
+            col.offsets += first;
+        col.len = col.cap = n;
+        cols[c] = col;
+    }
+}
+
+static sl_err write_rows(sl_stream *st, const sl_txn *t, const sl_batch *b, size_t first,
+                         size_t n)
+{
+    unit_touch(st, t);
+    sl_err err = SL_OK;
+    if (!st->pw && (err = open_pq(st)))
+        return err;
+    sl_column cols[b->ncols ? b->ncols : 1];
+    sl_batch v;
+    batch_view(b, first, n, &v, cols);
+    err = sl_pq_writer_write(st->pw, &v);
+    st->unit_bytes += batch_bytes(b, first, n);
+    st->pos_row += n;
+    return err;
+}
+
+static sl_err write_rejects(sl_stream *st, const sl_txn *t, const uint8_t *p, size_t n,
+                            uint64_t count)
+{
+    unit_touch(st, t);
+    if (st->rj_fd < 0) {
+        snprintf(st->rj_path, sizeof(st->rj_path), "%s/%s-%012" PRIu64 ".rejects.tmp",
+                 st->srv->stage_dir, st->name, st->unit_rej0);
+        st->rj_fd = open(st->rj_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (st->rj_fd < 0)
+            return errno == ENOSPC ? SL_NOSPACE : SL_IO;
+    }
+    st->pos_rej += count;
+    st->unit_bytes += n;
+    return sl_write_all(st->rj_fd, p, n);
+}
+
+static void day_of(int64_t us, char *out, size_t n)
+{
+    time_t s = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(out, n, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/* Moves a staged file to its final name: the directory is created (fsynced) if needed, the
+ * rename is made durable by fsyncing the target directory. */
+static sl_err publish_local(const char *staged, const char *dir, const char *name)
+{
+    sl_err err = mkdirs(dir);
+    if (err)
+        return err;
+    char path[1600];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (rename(staged, path))
+        return errno == ENOSPC ? SL_NOSPACE : SL_IO;
+    return fsync_dir(dir);
+}
+
+static sl_err sync_close(int *fd)
+{
+    sl_err err = SL_OK;
+    if (*fd >= 0) {
+        if (fdatasync(*fd))
+            err = errno == ENOSPC ? SL_NOSPACE : SL_IO;
+        if (close(*fd) && !err)
+            err = SL_IO;
+        *fd = -1;
+    }
+    return err;
+}
+
+static void drop_retained(sl_stream *st)
+{
+    sl_txn *dead = NULL;
+    pthread_mutex_lock(&st->mu);
+    sl_txn **pp = &st->retained;
+    sl_txn *last = NULL;
+    while (*pp) {
+        sl_txn *t = *pp;
+        if (t->first_row + t->nrows <= st->flushed_row &&
+            t->first_reject + t->nrejects <= st->flushed_reject) {
+            *pp = t->next;
+            t->next = dead;
+            dead = t;
+        } else {
+            last = t;
+            pp = &t->next;
+        }
+    }
+    st->retained_tail = last;
+    pthread_mutex_unlock(&st->mu);
+    while (dead) { /* outside st->mu: freeing gives cache budget back under srv->mu */
+        sl_txn *nx = dead->next;
+        sl_txn_free(st->srv, dead);
+        dead = nx;
+    }
+}
+
+static sl_err unit_flush(sl_stream *st, sl_mseries *why)
+{
+    if (!st->unit_open)
+        return SL_OK;
+    sl_server *srv = st->srv;
+    uint64_t row1 = st->pos_row, rej1 = st->pos_rej;
+    uint64_t row0 = st->unit_row0, rej0 = st->unit_rej0;
+    sl_err err = SL_OK;
+    const char *stage = "finishing the Parquet file";
+    if (st->pw) {
+        err = sl_pq_writer_finish(st->pw);
+        if (!err)
+            st->unit_bytes = sl_pq_writer_bytes(st->pw);
+        sl_pq_writer_destroy(st->pw);
+        st->pw = NULL;
+    }
+    if (!err) {
+        stage = "syncing the staged files";
+        err = sync_close(&st->pw_fd);
+    }
+    if (!err)
+        err = sync_close(&st->rj_fd);
+    if (!err) {
+        stage = "writing the checkpoint";
+        pthread_mutex_lock(&ckpt_mu);
+        if (!st->has_intent) {
+            st->has_intent = true;
+            st->i_row0 = row0;
+            st->i_row1 = row1;
+            st->i_rej0 = rej0;
+            st->i_rej1 = rej1;
+            err = ckpt_write_locked(srv);
+        }
+        pthread_mutex_unlock(&ckpt_mu);
+    }
+    char day[16], dir[1400], name[160];
+    day_of(st->unit_received_us, day, sizeof(day));
+    uint64_t pq_bytes = 0;
+    if (!err && row1 > row0) {
+        stage = "publishing the Parquet file";
+        struct stat sb;
+        if (stat(st->pw_path, &sb) == 0)
+            pq_bytes = (uint64_t)sb.st_size;
+        snprintf(dir, sizeof(dir), "%s/%s/dt=%s", srv->out_dir, st->name, day);
+        snprintf(name, sizeof(name), "part-%06" PRIu64 "-%012" PRIu64 "-%012" PRIu64 ".parquet",
+                 st->unit_seg, row0, row1 - 1);
+        err = publish_local(st->pw_path, dir, name);
+    }
+    if (!err && rej1 > rej0) {
+        stage = "publishing the rejects file";
+        snprintf(dir, sizeof(dir), "%s/%s/_rejects/dt=%s", srv->out_dir, st->name, day);
+        snprintf(name, sizeof(name), "rejects-%06" PRIu64 "-%012" PRIu64 "-%012" PRIu64 ".ndjson",
+                 st->unit_seg, rej0, rej1 - 1);
+        err = publish_local(st->rj_path, dir, name);
+    }
+    if (!err) {
+        stage = "writing the checkpoint";
+        pthread_mutex_lock(&ckpt_mu);
+        uint64_t old_row = st->flushed_row, old_rej = st->flushed_reject;
+        st->flushed_row = row1;
+        st->flushed_reject = rej1;
+        st->has_intent = false;
+        err = ckpt_write_locked(srv);
+        if (err) {
+            st->flushed_row = old_row;
+            st->flushed_reject = old_rej;
+            st->has_intent = true;
+        }
+        pthread_mutex_unlock(&ckpt_mu);
+    }
+    if (err) {
+        sl_mseries_inc(st->m_sink_fail);
+        char detail[300];
+        snprintf(detail, sizeof(detail), "%s: %s (%s)", stage, sl_strerror(err), strerror(errno));
+        set_failing(st, "local sink failing: %s", detail);
+        sl_log(SL_LOG_ERROR, "flush failed", SL_KS("stream", st->name), SL_KS("stage", stage),
+               SL_KS("error", sl_strerror(err)), SL_KS("errno", strerror(errno)));
+        return err;
+    }
+    st->unit_open = false;
+    st->unit_bytes = 0;
+    st->failures = 0;
+    atomic_store(&st->failing, false);
+    sl_mseries_inc(why);
+    if (row1 > row0) {
+        sl_mseries_inc(st->m_files_parquet);
+        sl_mseries_add(st->m_out_bytes, (double)pq_bytes);
+    }
+    if (rej1 > rej0)
+        sl_mseries_inc(st->m_files_rejects);
+    sl_log(SL_LOG_DEBUG, "flushed", SL_KS("stream", st->name), SL_KU("first_row", row0),
+           SL_KU("rows", row1 - row0), SL_KU("rejects", rej1 - rej0), SL_KU("bytes", pq_bytes));
+    drop_retained(st);
+    sl_streams_release_wal(srv);
+    return SL_OK;
+}
+
+static bool intent_reached(const sl_stream *st)
+{
+    return st->has_intent && st->pos_row >= st->i_row1 && st->pos_rej >= st->i_rej1;
+}
+
+/* Rows of piece b (already parsed) that start at sequence number seq: skips those already
+ * flushed, cuts units at BATCH_SIZE and at a pending intent. */
+static sl_err lane_rows(sl_stream *st, const sl_txn *t, const sl_batch *b, size_t nrows,
+                        uint64_t seq)
+{
+    size_t off = 0;
+    if (st->pos_row > seq)
+        off = (size_t)(st->pos_row - seq < nrows ? st->pos_row - seq : nrows);
+    sl_err err = SL_OK;
+    while (!err && off < nrows) {
+        uint64_t in_unit = st->unit_open ? st->pos_row - st->unit_row0 : 0;
+        uint64_t room = st->srv->cfg.batch_size > in_unit ? st->srv->cfg.batch_size - in_unit : 1;
+        if (st->has_intent && st->i_row1 > st->pos_row && st->i_row1 - st->pos_row < room)
+            room = st->i_row1 - st->pos_row;
+        size_t take = nrows - off < room ? nrows - off : (size_t)room;
+        err = write_rows(st, t, b, off, take);
+        off += take;
+        if (err)
+            break;
+        in_unit = st->pos_row - st->unit_row0;
+        if (intent_reached(st))
+            err = unit_flush(st, st->m_flush_rows);
+        else if (!st->has_intent && in_unit >= st->srv->cfg.batch_size)
+            err = unit_flush(st, st->m_flush_rows);
+    }
+    return err;
+}
+
+static sl_err lane_rejects(sl_stream *st, const sl_txn *t, const uint8_t *p, size_t n,
+                           uint64_t count, uint64_t seq)
+{
+    /* skip the lines already flushed */
+    while (count && st->pos_rej > seq) {
+        const uint8_t *nl = memchr(p, '\n', n);
+        size_t l = nl ? (size_t)(nl - p) + 1 : n;
+        p += l;
+        n -= l;
+        count--;
+        seq++;
+    }
+    if (!count)
+        return SL_OK;
+    return write_rejects(st, t, p, n, count);
+}
+
+/* Parses DATA record i of t again from the WAL into the lane's scratch batch / rejects. */
+static sl_err reparse_piece(sl_stream *st, sl_txn *t, size_t i, sl_bodyp **bp,
+                            sl_body_result *res)
+{
+    sl_server *srv = st->srv;
+    st->rec.len = 0;
+    sl_err err = sl_buf_reserve(&st->rec, t->locs[i].len);
+    if (err)
+        return err;
+    err = sl_wal_read(srv->wal, &t->locs[i], t->lsns[i], st->rec.ptr);
+    if (err)
+        return err;
+    const uint8_t *d = st->rec.ptr;
+    size_t n = t->locs[i].len;
+    if (n < SL_DATA_HDR || sl_get_u64(d) != t->txn)
+        return SL_FORMAT;
+    uint8_t format = d[12], flags = d[13];
+    size_t hl = sl_get_u16(d + 14);
+    uint64_t first_line = sl_get_u64(d + 16);
+    if (SL_DATA_HDR + hl > n)
+        return SL_FORMAT;
+    if (!*bp) {
+        sl_bodyp_opts o = {st->schema, (sl_format)format, (flags & SL_TXNF_UNKNOWN_REJECT) != 0};
+        if ((err = sl_bodyp_create(&o, bp)))
+            return err;
+        if (format == SL_FMT_CSV) {
+            char msg[256];
+            if ((err = sl_bodyp_set_header(*bp, d + SL_DATA_HDR, hl, msg, sizeof(msg)))) {
+                sl_log(SL_LOG_ERROR, "replay: header unusable", SL_KS("stream", st->name),
+                       SL_KS("error", msg));
+                return err;
+            }
+        }
+    }
+    sl_batch_clear(st->scratch);
+    st->scratch_rej.len = 0;
+    memset(res, 0, sizeof(*res));
+    return sl_bodyp_parse(*bp, d + SL_DATA_HDR + hl, n - SL_DATA_HDR - hl, first_line,
+                          st->scratch, &st->scratch_rej, res);
+}
+
+static sl_err lane_txn(sl_stream *st, sl_txn *t)
+{
+    uint64_t row_seq = t->first_row, rej_seq = t->first_reject;
+    uint64_t row_end = t->first_row + t->nrows, rej_end = t->first_reject + t->nrejects;
+    sl_err err = SL_OK;
+    if (t->batch) {
+        size_t row_off = 0, rej_off = 0;
+        for (size_t i = 0; !err && i < t->ndata; i++) {
+            size_t rb = (size_t)t->piece_rej_bytes[i];
+            if (t->piece_rejs[i])
+                err = lane_rejects(st, t, t->rejects.ptr + rej_off, rb, t->piece_rejs[i],
+                                   rej_seq);
+            rej_off += rb;
+            rej_seq += t->piece_rejs[i];
+            if (!err && t->piece_rows[i]) {
+                /* a view of this piece's rows */
+                sl_column cols[t->batch->ncols ? t->batch->ncols : 1];
+                sl_batch v;
+                batch_view(t->batch, row_off, t->piece_rows[i], &v, cols);
+                err = lane_rows(st, t, &v, t->piece_rows[i], row_seq);
+            }
+            row_off += t->piece_rows[i];
+            row_seq += t->piece_rows[i];
+        }
+        if (!err)
+            txn_uncache(st->srv, t);
+    } else {
+        sl_bodyp *bp = NULL;
+        for (size_t i = 0; !err && i < t->ndata; i++) {
+            sl_body_result res;
+            err = reparse_piece(st, t, i, &bp, &res);
+            if (err) {
+                sl_log(SL_LOG_ERROR, "cannot read a request back from the WAL",
+                       SL_KS("stream", st->name), SL_KU("txn", t->txn),
+                       SL_KS("error", sl_strerror(err)));
+                break;
+            }
+            uint64_t nr = res.rows_ok, nj = res.rows_rejected;
+            if (row_seq + nr > row_end || rej_seq + nj > rej_end) {
+                sl_log(SL_LOG_ERROR, "replay produced more rows than were acknowledged; extra rows "
+                       "dropped", SL_KS("stream", st->name), SL_KU("txn", t->txn));
+                nr = row_seq + nr > row_end ? row_end - row_seq : nr;
+                nj = rej_seq + nj > rej_end ? rej_end - rej_seq : nj;
+            }
+            if (nj)
+                err = lane_rejects(st, t, st->scratch_rej.ptr, st->scratch_rej.len, nj, rej_seq);
+            rej_seq += nj;
+            if (!err && nr)
+                err = lane_rows(st, t, st->scratch, (size_t)nr, row_seq);
+            row_seq += nr;
+        }
+        sl_bodyp_destroy(bp);
+    }
+    if (err)
+        return err;
+    /* whatever the parse gave, the txn's numbers are consumed */
+    if (st->pos_row < row_end)
+        st->pos_row = row_end;
+    if (st->pos_rej < rej_end)
+        st->pos_rej = rej_end;
+    if (intent_reached(st))
+        return unit_flush(st, st->m_flush_rows);
+    if (!st->has_intent && st->unit_open && st->unit_bytes >= st->srv->cfg.target_file_bytes)
+        return unit_flush(st, st->m_flush_bytes);
+    return SL_OK;
+}
+
+/* After a failure: forget the staged unit and take every retained txn again. */
+static void lane_rewind(sl_stream *st)
+{
+    unit_discard(st);
+    pthread_mutex_lock(&ckpt_mu);
+    st->pos_row = st->flushed_row;
+    st->pos_rej = st->flushed_reject;
+    pthread_mutex_unlock(&ckpt_mu);
+    for (sl_txn *t = st->retained; t; t = t->next) /* only the lane changes the list */
+        txn_uncache(st->srv, t);
+    pthread_mutex_lock(&st->mu);
+    if (st->retained) {
+        for (sl_txn *t = st->retained; t; t = t->next)
+            st->q_rows += t->nrows;
+        st->retained_tail->next = st->q_head;
+        st->q_head = st->retained;
+        st->expect_row = st->retained->first_row;
+        st->expect_reject = st->retained->first_reject;
+        st->retained = st->retained_tail = NULL;
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void lane_backoff(sl_stream *st)
+{
+    st->failures++;
+    double delay = 0.1 * (double)(1u << (st->failures < 9 ? st->failures : 9));
+    if (delay > 30)
+        delay = 30;
+    delay *= 0.5 + (double)(rand() % 1000) / 2000.0; /* jitter */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)delay;
+    until.tv_nsec += (long)((delay - (double)(time_t)delay) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&st->mu);
+    if (!st->stop)
+        pthread_cond_timedwait(&st->cv, &st->mu, &until);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void *lane_main(void *arg)
+{
+    sl_stream *st = arg;
+    sl_server *srv = st->srv;
+    pthread_mutex_lock(&ckpt_mu);
+    st->pos_row = st->flushed_row;
+    st->pos_rej = st->flushed_reject;
+    pthread_mutex_unlock(&ckpt_mu);
+    for (;;) {
+        pthread_mutex_lock(&st->mu);
+        sl_txn *t = NULL;
+        bool stop = false;
+        for (;;) {
+            sl_txn *h = st->q_head;
+            if (h && (!st->expect_set ||
+                      (h->first_row == st->expect_row && h->first_reject == st->expect_reject))) {
+                t = h;
+                st->q_head = h->next;
+                st->q_rows -= h->nrows;
+                st->expect_row = h->first_row + h->nrows;
+                st->expect_reject = h->first_reject + h->nrejects;
+                st->expect_set = true;
+                if (st->backlog)
+                    st->backlog--;
+                break;
+            }
+            if (st->stop && !h) {
+                stop = true;
+                break;
+            }
+            if (st->stop && h) { /* a gap at shutdown cannot close any more */
+                sl_log(SL_LOG_ERROR, "lane stopping with a gap in the sequence",
+                       SL_KS("stream", st->name), SL_KU("expected_row", st->expect_row),
+                       SL_KU("queued_row", h->first_row));
+                stop = true;
+                break;
+            }
+            if (st->unit_open && !st->has_intent) {
+                double age = mono_now() - st->unit_opened;
+                if (age >= srv->cfg.flush_interval)
+                    break; /* flush by age */
+                double wait = srv->cfg.flush_interval - age;
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += (time_t)wait;
+                until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+                if (until.tv_nsec >= 1000000000L) {
+                    until.tv_sec++;
+                    until.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&st->cv, &st->mu, &until);
+            } else {
+                pthread_cond_wait(&st->cv, &st->mu);
+            }
+        }
+        pthread_mutex_unlock(&st->mu);
+        sl_err err = SL_OK;
+        if (t) {
+            /* retained until flushed (its WAL records stay) */
+            pthread_mutex_lock(&st->mu);
+            t->next = NULL;
+            if (st->retained_tail)
+                st->retained_tail->next = t;
+            else
+                st->retained = t;
+            st->retained_tail = t;
+            pthread_mutex_unlock(&st->mu);
+            err = lane_txn(st, t);
+        } else if (stop) {
+            if (!st->has_intent)
+                err = unit_flush(st, st->m_flush_stop);
+            if (!err)
+                break;
+        } else {
+            err = unit_flush(st, st->m_flush_age);
+        }
+        if (err) {
+            if (err != SL_OK && !atomic_load(&st->failing)) {
+                char d[64];
+                snprintf(d, sizeof(d), "%s", sl_strerror(err));
+                set_failing(st, "writing output failed: %s", d);
+                sl_mseries_inc(st->m_sink_fail);
+                sl_log(SL_LOG_ERROR, "lane failed; will retry from the WAL",
+                       SL_KS("stream", st->name), SL_KS("error", sl_strerror(err)));
+            }
+            lane_backoff(st);
+            lane_rewind(st);
+            pthread_mutex_lock(&st->mu);
+            bool stopping = st->stop;
+            pthread_mutex_unlock(&st->mu);
+            if (stopping && st->failures > 3) {
+                sl_log(SL_LOG_ERROR, "giving up flushing at shutdown; the WAL keeps the data",
+                       SL_KS("stream", st->name));
+                break;
+            }
+        }
+    }
+    unit_discard(st);
+    return NULL;
+}
+
+/* ---- registry load, recovery, start/stop ------------------------------------------------ */
+
+sl_err sl_streams_load(sl_server *srv)
+{
+    DIR *d = opendir(srv->streams_dir);
+    if (!d)
+        return SL_IO;
+    struct dirent *e;
+    sl_err err = SL_OK;
+    while (!err && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        const char *suf = ".schema.json";
+        size_t sl = strlen(suf);
+        if (n <= sl || strcmp(e->d_name + n - sl, suf))
+            continue;
+        char name[128];
+        if (n - sl >= sizeof(name))
+            continue;
+        memcpy(name, e->d_name, n - sl);
+        name[n - sl] = 0;
+        if (!sl_stream_name_valid(name, strlen(name)))
+            continue;
+        char path[1400];
+        sl_buf b, mb;
+        sl_buf_init(&b, 0);
+        sl_buf_init(&mb, 0);
+        snprintf(path, sizeof(path), "%s/%s", srv->streams_dir, e->d_name);
+        err = read_file(path, &b, (size_t)16 << 20);
+        sl_schema *schema = NULL;
+        char emsg[256] = "";
+        if (!err)
+            err = sl_schema_from_json((const char *)b.ptr, b.len, &schema, emsg, sizeof(emsg));
+        if (err) {
+            sl_log(SL_LOG_ERROR, "cannot load a stream definition", SL_KS("path", path),
+                   SL_KS("error", emsg[0] ? emsg : sl_strerror(err)));
+        } else {
+            snprintf(path, sizeof(path), "%s/%s.model", srv->streams_dir, name);
+            char *model = NULL;
+            if (read_file(path, &mb, 4096) == SL_OK && mb.len && !sl_buf_putc(&mb, 0))
+                model = (char *)mb.ptr;
+            sl_stream *st;
+            err = stream_new(srv, name, schema, model, &st);
+            if (!err) {
+                pthread_mutex_lock(&srv->mu);
+                err = registry_add(srv, st);
+                pthread_mutex_unlock(&srv->mu);
+                if (err)
+                    stream_free(st);
+            }
+        }
+        sl_buf_release(&b);
+        sl_buf_release(&mb);
+    }
+    closedir(d);
+    if (!err)
+        err = ckpt_load(srv);
+    return err;
+}
+
+/* Recovery: DATA records collected per txn until their COMMIT. */
+typedef struct pend {
+    struct pend *next;
+    uint64_t txn;
+    size_t n, cap;
+    sl_wal_loc *locs;
+    uint64_t *lsns;
+} pend;
+
+typedef struct {
+    sl_server *srv;
+    pend **buckets;
+    size_t nbuckets;
+    uint64_t max_txn;
+    uint64_t txns, skipped, pushed, orphans;
+} recov;
+
+static pend **pend_slot(recov *rc, uint64_t txn)
+{
+    pend **pp = &rc->buckets[(txn * 0x9E3779B97F4A7C15u) >> 52 & (rc->nbuckets - 1)];
+    while (*pp && (*pp)->txn != txn)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static sl_err on_record(void *ctx, const sl_wal_rec *rec)
+{
+    recov *rc = ctx;
+    sl_server *srv = rc->srv;
+    if (rec->type == SL_REC_DATA) {
+        if (rec->len < SL_DATA_HDR)
+            return SL_FORMAT;
+        uint64_t txn = sl_get_u64(rec->data);
+        if (txn > rc->max_txn)
+            rc->max_txn = txn;
+        pend **pp = pend_slot(rc, txn);
+        if (!*pp) {
+            *pp = calloc(1, sizeof(pend));
+            if (!*pp)
+                return SL_NOMEM;
+            (*pp)->txn = txn;
+        }
+        pend *p = *pp;
+        if (p->n == p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 4;
+            sl_wal_loc *l = realloc(p->locs, cap * sizeof(*l));
+            if (!l)
+                return SL_NOMEM;
+            p->locs = l;
+            uint64_t *s = realloc(p->lsns, cap * sizeof(*s));
+            if (!s)
+                return SL_NOMEM;
+            p->lsns = s;
+            p->cap = cap;
+        }
+        p->locs[p->n] = rec->loc;
+        p->lsns[p->n] = rec->lsn;
+        p->n++;
+        return SL_OK;
+    }
+    if (rec->type != SL_REC_COMMIT)
+        return SL_OK; /* unknown types are ignored (a newer version's) */
+    if (rec->len < SL_COMMIT_HDR)
+        return SL_FORMAT;
+    const uint8_t *d = rec->data;
+    uint64_t txn = sl_get_u64(d);
+    if (txn > rc->max_txn)
+        rc->max_txn = txn;
+    size_t nl = sl_get_u16(d + 22);
+    if (SL_COMMIT_HDR + nl > rec->len || nl >= 80)
+        return SL_FORMAT;
+    char name[80];
+    memcpy(name, d + SL_COMMIT_HDR, nl);
+    name[nl] = 0;
+    pend **pp = pend_slot(rc, txn);
+    pend *p = *pp;
+    if (p)
+        *pp = p->next;
+    rc->txns++;
+    uint32_t ndata = sl_get_u32(d + 16);
+    sl_stream *st = sl_stream_find(srv, name);
+    sl_err err = SL_OK;
+    if (!st || (p ? p->n : 0) != ndata) {
+        sl_log(SL_LOG_ERROR, "recovery: a committed request cannot be replayed",
+               SL_KS("stream", name), SL_KU("txn", txn),
+               SL_KS("why", st ? "DATA records missing" : "unknown stream"));
+        err = SL_FORMAT;
+        goto out;
+    }
+    sl_txn *t = calloc(1, sizeof(*t));
+    if (!t) {
+        err = SL_NOMEM;
+        goto out;
+    }
+    sl_buf_init(&t->rejects, 0);
+    t->txn = txn;
+    t->first_data_lsn = sl_get_u64(d + 8);
+    t->ndata = ndata;
+    t->format = d[20];
+    t->flags = d[21];
+    t->first_row = sl_get_u64(d + 24);
+    t->nrows = sl_get_u64(d + 32);
+    t->first_reject = sl_get_u64(d + 40);
+    t->nrejects = sl_get_u64(d + 48);
+    t->received_us = (int64_t)sl_get_u64(d + 56);
+    t->commit_lsn = rec->lsn;
+    t->commit_segment = rec->loc.segment;
+    if (p) {
+        t->locs = p->locs;
+        t->lsns = p->lsns;
+        p->locs = NULL;
+        p->lsns = NULL;
+    }
+    if (st->next_row < t->first_row + t->nrows)
+        st->next_row = t->first_row + t->nrows;
+    if (st->next_reject < t->first_reject + t->nrejects)
+        st->next_reject = t->first_reject + t->nrejects;
+    if (t->first_row + t->nrows <= st->flushed_row &&
+        t->first_reject + t->nrejects <= st->flushed_reject) {
+        rc->skipped++;
+        sl_txn_free(srv, t);
+    } else {
+        pthread_mutex_lock(&st->mu);
+        if (!st->expect_set) {
+            st->expect_row = t->first_row;
+            st->expect_reject = t->first_reject;
+            st->expect_set = true;
+        }
+        st->backlog++;
+        pthread_mutex_unlock(&st->mu);
+        sl_stream_push(st, t);
+        rc->pushed++;
+    }
+out:
+    if (p) {
+        free(p->locs);
+        free(p->lsns);
+        free(p);
+    }
+    return err;
+}
+
+sl_err sl_streams_recover(sl_server *srv)
+{
+    recov rc = {.srv = srv, .nbuckets = 4096};
+    rc.buckets = calloc(rc.nbuckets, sizeof(*rc.buckets));
+    if (!rc.buckets)
+        return SL_NOMEM;
+    sl_err err = sl_wal_replay(srv->wal, 1, on_record, &rc);
+    for (size_t i = 0; i < rc.nbuckets; i++)
+        for (pend *p = rc.buckets[i], *nx; p; p = nx) {
+            nx = p->next;
+            rc.orphans++;
+            free(p->locs);
+            free(p->lsns);
+            free(p);
+        }
+    free(rc.buckets);
+    atomic_store(&srv->next_txn, rc.max_txn + 1);
+    /* streams with nothing to replay start where the checkpoint says */
+    pthread_mutex_lock(&srv->mu);
+    for (size_t i = 0; i < srv->nstreams; i++) {
+        sl_stream *st = srv->streams[i];
+        pthread_mutex_lock(&st->mu);
+        if (!st->expect_set) {
+            st->expect_row = st->next_row;
+            st->expect_reject = st->next_reject;
+            st->expect_set = true;
+        }
+        pthread_mutex_unlock(&st->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    sl_log(SL_LOG_INFO, "recovery: WAL scanned", SL_KU("committed_requests", rc.txns),
+           SL_KU("already_flushed", rc.skipped), SL_KU("to_replay", rc.pushed),
+           SL_KU("uncommitted_requests", rc.orphans), SL_KS("error", err ? sl_strerror(err) : NULL));
+    return err;
+}
+
+sl_err sl_streams_start(sl_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    sl_err err = SL_OK;
+    for (size_t i = 0; i < srv->nstreams; i++) {
+        sl_stream *st = srv->streams[i];
+        if (st->thread_started)
+            continue;
+        if (pthread_create(&st->thread, NULL, lane_main, st)) {
+            err = SL_NOMEM;
+            break;
+        }
+        st->thread_started = true;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return err;
+}
+
+void sl_streams_stop(sl_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    size_t n = srv->nstreams;
+    pthread_mutex_unlock(&srv->mu);
+    for (size_t i = 0; i < n; i++) {
+        sl_stream *st = srv->streams[i];
+        pthread_mutex_lock(&st->mu);
+        st->stop = true;
+        pthread_cond_broadcast(&st->cv);
+        pthread_mutex_unlock(&st->mu);
+    }
+    for (size_t i = 0; i < n; i++) {
+        sl_stream *st = srv->streams[i];
+        if (st->thread_started) {
+            pthread_join(st->thread, NULL);
+            st->thread_started = false;
+        }
+    }
+}
+
+void sl_streams_free(sl_server *srv)
+{
+    for (size_t i = 0; i < srv->nstreams; i++)
+        stream_free(srv->streams[i]);
+    free(srv->streams);
+    srv->streams = NULL;
+    srv->nstreams = srv->streams_cap = 0;
+}
+
+void sl_streams_release_wal(sl_server *srv)
+{
+    sl_wal_stats ws;
+    sl_wal_stats_get(srv->wal, &ws);
+    uint64_t low = ws.next_lsn;
+    pthread_mutex_lock(&srv->mu);
+    for (size_t i = 0; i < srv->ninflight; i++)
+        if (srv->inflight_lsn[i] && srv->inflight_lsn[i] < low)
+            low = srv->inflight_lsn[i];
+    for (size_t i = 0; i < srv->nstreams; i++) {
+        sl_stream *st = srv->streams[i];
+        pthread_mutex_lock(&st->mu);
+        for (sl_txn *t = st->q_head; t; t = t->next)
+            if (t->first_data_lsn && t->first_data_lsn < low)
+                low = t->first_data_lsn;
+        /* retained is lane-only; the lane calls this itself, other callers take the queue's
+         * view, so the retained list is read under st->mu too */
+        for (sl_txn *t = st->retained; t; t = t->next)
+            if (t->first_data_lsn && t->first_data_lsn < low)
+                low = t->first_data_lsn;
+        pthread_mutex_unlock(&st->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (sl_wal_release(srv->wal, low))
+        sl_log(SL_LOG_WARN, "cannot release WAL segments", SL_KU("below_lsn", low));
+    pthread_cond_broadcast(&srv->space_cv);
+}
+
+uint64_t sl_streams_queued_rows(sl_server *srv)
+{
+    uint64_t rows = 0;
+    pthread_mutex_lock(&srv->mu);
+    for (size_t i = 0; i < srv->nstreams; i++) {
+        sl_stream *st = srv->streams[i];
+        pthread_mutex_lock(&st->mu);
+        rows += st->q_rows;
+        pthread_mutex_unlock(&st->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return rows;
+}
+
+uint64_t sl_streams_backlog(sl_server *srv)
+{
+    uint64_t n = 0;
+    pthread_mutex_lock(&srv->mu);
+    for (size_t i = 0; i < srv->nstreams; i++) {
+        sl_stream *st = srv->streams[i];
+        pthread_mutex_lock(&st->mu);
+        n += st->backlog;
+        pthread_mutex_unlock(&st->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return n;
+}
+
+bool sl_streams_healthy(sl_server *srv, char *why, size_t n)
+{
+    bool ok = true;
+    pthread_mutex_lock(&srv->mu);
+    for (size_t i = 0; ok && i < srv->nstreams; i++) {
+        sl_stream *st = srv->streams[i];
+        if (atomic_load(&st->failing)) {
+            pthread_mutex_lock(&st->fail_mu);
+            snprintf(why, n, "stream %s: %s", st->name, st->fail_reason);
+            pthread_mutex_unlock(&st->fail_mu);
+            ok = false;
+        }
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return ok;
+}

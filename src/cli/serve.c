@@ -41,7 +41,7 @@ static const opt opts[] = {
     {"batch-size", "BATCH_SIZE", "SLUICE_BATCH_SIZE", K_U64, OFF(batch_size), "rows per output file (default 1000000)"},
     {"target-file-bytes", "SLUICE_TARGET_FILE_BYTES", NULL, K_BYTES, OFF(target_file_bytes), "flush a file once it holds this much uncompressed data (default 64M)"},
     {"flush-interval", "SLUICE_FLUSH_INTERVAL", NULL, K_SECONDS, OFF(flush_interval), "seconds: flush a file this old (default 10)"},
-    {"queue-capacity", "QUEUE_CAPACITY", "SLUICE_QUEUE_CAPACITY", K_U64, OFF(queue_capacity), "rows durable but not yet encoded before new requests get 429 (default 2000000)"},
+    {"queue-capacity", "QUEUE_CAPACITY", "SLUICE_QUEUE_CAPACITY", K_U64, OFF(queue_capacity), "rows acknowledged but not yet published to the sink; over it new requests get 429 and uploads wait (default 2000000; keep it above BATCH_SIZE)"},
     {"cache-bytes", "SLUICE_CACHE_BYTES", NULL, K_BYTES, OFF(cache_bytes), "memory for parsed rows waiting for the encoder; beyond it rows are re-read from the WAL (default 512M)"},
     {"wal-max-bytes", "SLUICE_WAL_MAX_BYTES", NULL, K_BYTES, OFF(wal_max_bytes), "WAL size limit: over it new requests get 429, uploads wait (default 8G)"},
     {"wal-segment-bytes", "SLUICE_WAL_SEGMENT_BYTES", NULL, K_BYTES, OFF(wal_segment_bytes), "WAL segment size (default 64M)"},

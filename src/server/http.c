@@ -363,7 +363,7 @@ static sl_err load_model(sl_server *srv, const char *name, sl_schema **out, char
     snprintf(path, sizeof(path), "%s/%s.json", srv->cfg.models_dir, name);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(msg, msgn, "model '%s' not found (looked for %s)", name, path);
+        snprintf(msg, msgn, "model '%s' not found (looked for %.300s)", name, path);
         return SL_RETRY;
     }
     sl_buf b;
@@ -380,7 +380,7 @@ static sl_err load_model(sl_server *srv, const char *name, sl_schema **out, char
         err = sl_model_from_json((const char *)b.ptr, b.len, &m, emsg, sizeof(emsg));
     sl_buf_release(&b);
     if (err) {
-        snprintf(msg, msgn, "model '%s' (%s) is invalid: %s", name, path,
+        snprintf(msg, msgn, "model '%s' (%.200s) is invalid: %.200s", name, path,
                  emsg[0] ? emsg : sl_strerror(err));
         return SL_FORMAT;
     }
@@ -788,7 +788,7 @@ static void feed_raw(req *r, const uint8_t *p, size_t n)
                 return;
             }
             feed_decoded(r, out, ob.pos);
-            r->dec_done = rc == 0;
+            r->dec_done = rc == 0; /* 0: a frame just ended (more frames may follow) */
         }
     }
 }
@@ -813,7 +813,8 @@ static void finish_decoding(req *r)
             if (rc != Z_OK || r->fail_status)
                 break;
         }
-    } else if (r->raw_bytes) {
+    } else if (r->raw_bytes && !r->dec_done) {
+        /* input all given: drain what the decoder still holds */
         uint8_t out[65536];
         for (int i = 0; i < 100000 && !r->fail_status; i++) {
             ZSTD_inBuffer in = {NULL, 0, 0};
@@ -822,10 +823,10 @@ static void finish_decoding(req *r)
             if (ZSTD_isError(rc))
                 break;
             feed_decoded(r, out, ob.pos);
-            if (rc == 0 || ob.pos == 0) {
-                r->dec_done = rc == 0;
+            if (rc == 0)
+                r->dec_done = true;
+            if (rc == 0 || ob.pos == 0)
                 break;
-            }
         }
     }
     if (r->raw_bytes && !r->dec_done)
@@ -1152,16 +1153,23 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
         return send_error(r, c, 411, "length_required",
                           "send Content-Length or Transfer-Encoding: chunked",
                           "the request has no body length");
+    unsigned long long clen = 0;
     if (cl) {
         char *end;
         errno = 0;
         unsigned long long v = strtoull(cl, &end, 10);
+        clen = v;
         if (errno || end == cl || *end || cl[0] == '-')
             return send_error(r, c, 400, "bad_framing", NULL, "invalid Content-Length");
         if (r->enc == 0 && v > srv->cfg.max_body_bytes)
             return send_error(r, c, 413, "body_too_large", "split the upload into smaller requests",
                               "Content-Length %llu is over the limit of %llu bytes", v,
                               (unsigned long long)srv->cfg.max_body_bytes);
+        if (srv->cfg.wal_max_bytes && v > srv->cfg.wal_max_bytes)
+            return send_error(r, c, 413, "body_too_large",
+                              "split the upload, or raise SLUICE_WAL_MAX_BYTES",
+                              "Content-Length %llu is larger than the whole WAL (%llu bytes)", v,
+                              (unsigned long long)srv->cfg.wal_max_bytes);
     }
     const char *mode = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mode");
     r->strict = srv->cfg.default_strict;
@@ -1201,8 +1209,10 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
                           "sluice is shutting down");
     if (sl_streams_queued_rows(srv) >= srv->cfg.queue_capacity)
         over = "queue";
-    else if (srv->cfg.wal_max_bytes && ws.bytes + srv->cfg.chunk_bytes > srv->cfg.wal_max_bytes)
-        over = "wal";
+    else if (srv->cfg.wal_max_bytes &&
+             (ws.bytes + (clen ? clen : srv->cfg.chunk_bytes) > srv->cfg.wal_max_bytes ||
+              ws.bytes >= srv->cfg.wal_max_bytes / 10 * 9))
+        over = "wal"; /* the request would not fit now: refuse before reading it */
     if (over) {
         const char *lv[1] = {over};
         sl_mseries_inc(sl_mfamily_series(srv->m_throttled, lv));

@@ -176,7 +176,7 @@ static sl_err register_metrics(sl_server *srv)
                                          "Failed writes or uploads to a sink (retried).", "sink",
                                          NULL, 0);
     srv->m_queue_rows = sl_metrics_family(m, SL_M_GAUGE, "sluice_queue_rows",
-                                          "Rows durable but not yet encoded.", NULL, NULL, 0);
+                                          "Rows acknowledged (durable) but not yet published to the sink.", NULL, NULL, 0);
     srv->m_cache = sl_metrics_family(m, SL_M_GAUGE, "sluice_queue_cache_bytes",
                                      "Memory holding parsed rows waiting for the encoder.", NULL,
                                      NULL, 0);
@@ -229,7 +229,7 @@ static sl_err mkdir_p(const char *path)
 /* Staged files of a previous run are worthless: their rows come again from the WAL. */
 static void clean_stage(const char *dir)
 {
-    char cmd_path[1200];
+    char cmd_path[1400];
     DIR *d = opendir(dir);
     if (!d)
         return;

@@ -56,7 +56,7 @@ typedef struct sl_serve_config {
     uint64_t batch_size;        /* rows per file (BATCH_SIZE), default 1,000,000 */
     uint64_t target_file_bytes; /* flush when the open file holds this many uncompressed bytes */
     double flush_interval;      /* seconds; flush a file this old (SLUICE_FLUSH_INTERVAL) */
-    uint64_t queue_capacity;    /* rows committed but not yet encoded (QUEUE_CAPACITY) */
+    uint64_t queue_capacity;    /* rows acknowledged, not yet published (QUEUE_CAPACITY) */
     uint64_t cache_bytes;       /* memory for parsed rows waiting for the encoder */
     uint64_t wal_max_bytes;
     uint64_t wal_segment_bytes;

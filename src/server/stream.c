@@ -54,6 +54,7 @@ struct sl_stream {
     uint64_t next_row, next_reject; /* sequence numbers the next commit gets */
     sl_txn *q_head;                 /* sorted by (first_row, first_reject) */
     uint64_t q_rows;
+    uint64_t retained_rows; /* rows of retained txns (processed, not yet published) */
     uint64_t expect_row, expect_reject; /* the txn the lane takes next starts here */
     bool expect_set;
     bool stop;
@@ -570,6 +571,8 @@ void sl_stream_push(sl_stream *st, sl_txn *t)
 /* ---- lane: the unit being written ------------------------------------------------------- */
 
 static void set_failing(sl_stream *st, const char *fmt, const char *detail)
+    __attribute__((format(printf, 2, 0)));
+static void set_failing(sl_stream *st, const char *fmt, const char *detail)
 {
     pthread_mutex_lock(&st->fail_mu);
     snprintf(st->fail_reason, sizeof(st->fail_reason), fmt, detail);
@@ -707,7 +710,8 @@ static void day_of(int64_t us, char *out, size_t n)
     time_t s = (time_t)(us / 1000000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(out, n, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    snprintf(out, n, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+             tm.tm_mday % 100);
 }
 
 /* Moves a staged file to its final name: the directory is created (fsynced) if needed, the
@@ -750,6 +754,7 @@ static void drop_retained(sl_stream *st)
             *pp = t->next;
             t->next = dead;
             dead = t;
+            st->retained_rows -= t->nrows;
         } else {
             last = t;
             pp = &t->next;
@@ -836,8 +841,10 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
     }
     if (err) {
         sl_mseries_inc(st->m_sink_fail);
-        char detail[300];
-        snprintf(detail, sizeof(detail), "%s: %s (%s)", stage, sl_strerror(err), strerror(errno));
+        int saved = errno;
+        char detail[200];
+        snprintf(detail, sizeof(detail), "%s: %s (%.100s)", stage, sl_strerror(err),
+                 strerror(saved));
         set_failing(st, "local sink failing: %s", detail);
         sl_log(SL_LOG_ERROR, "flush failed", SL_KS("stream", st->name), SL_KS("stage", stage),
                SL_KS("error", sl_strerror(err)), SL_KS("errno", strerror(errno)));
@@ -1038,6 +1045,7 @@ static void lane_rewind(sl_stream *st)
         st->expect_row = st->retained->first_row;
         st->expect_reject = st->retained->first_reject;
         st->retained = st->retained_tail = NULL;
+        st->retained_rows = 0;
     }
     pthread_mutex_unlock(&st->mu);
 }
@@ -1129,6 +1137,7 @@ static void *lane_main(void *arg)
             else
                 st->retained = t;
             st->retained_tail = t;
+            st->retained_rows += t->nrows;
             pthread_mutex_unlock(&st->mu);
             err = lane_txn(st, t);
         } else if (stop) {
@@ -1484,7 +1493,7 @@ uint64_t sl_streams_queued_rows(sl_server *srv)
     for (size_t i = 0; i < srv->nstreams; i++) {
         sl_stream *st = srv->streams[i];
         pthread_mutex_lock(&st->mu);
-        rows += st->q_rows;
+        rows += st->q_rows + st->retained_rows;
         pthread_mutex_unlock(&st->mu);
     }
     pthread_mutex_unlock(&srv->mu);

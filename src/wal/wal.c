@@ -134,6 +134,7 @@ struct sl_wal {
 };
 
 static const uint8_t zero_pad[8];
+static atomic_bool no_prealloc; /* sl__wal_no_prealloc (benchmarks) */
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -422,7 +423,9 @@ static sl_err rd_get(reader *r, uint64_t off, size_t n, const uint8_t **p)
     if (off > r->size || n > r->size - off)
         return SL_FORMAT;
     if (n > r->cap) {
-        size_t cap = n > READ_CHUNK ? n : READ_CHUNK;
+        /* a chunk, but no bigger than the rest of the file (small segments, tests) */
+        size_t chunk = r->size - off < READ_CHUNK ? (size_t)(r->size - off) : READ_CHUNK;
+        size_t cap = n > chunk ? n : chunk;
         uint8_t *nb = realloc(r->buf, cap);
         if (!nb)
             return SL_NOMEM;
@@ -563,7 +566,7 @@ static void file_unref_locked(seg_file *f)
 /* Best effort: allocate the segment's blocks up front (see "Preallocation" above). */
 static void preallocate(const sl_wal *w, seg_file *f)
 {
-    if (f->size >= w->o.segment_bytes)
+    if (f->size >= w->o.segment_bytes || atomic_load(&no_prealloc))
         return;
     if (fallocate(f->fd, 0, 0, (off_t)w->o.segment_bytes) == 0) {
         f->size = w->o.segment_bytes;
@@ -1623,6 +1626,11 @@ void sl_wal_stats_get(sl_wal *w, sl_wal_stats *st)
 void sl__wal_fail_sync(sl_wal *w, int after)
 {
     atomic_store(&w->fail_sync_after, after < 0 ? -1 : after);
+}
+
+void sl__wal_no_prealloc(bool off)
+{
+    atomic_store(&no_prealloc, off);
 }
 
 void sl__wal_fail_write(sl_wal *w, int after, int err)

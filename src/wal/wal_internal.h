@@ -21,4 +21,8 @@ void sl__wal_fail_sync(sl_wal *wal, int after);
  * fails with errno `err` (e.g. ENOSPC, EIO); < 0 turns the hook off. */
 void sl__wal_fail_write(sl_wal *wal, int after, int err);
 
+/* Process-wide: segments opened or created from now on are (not) fallocate()d. For measuring
+ * what preallocation buys (bench/wal_bench.c). */
+void sl__wal_no_prealloc(bool off);
+
 #endif

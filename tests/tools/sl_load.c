@@ -64,7 +64,8 @@
 #define FAIL_PAUSE_NS (20 * 1000000ull)
 
 enum { FMT_CSV, FMT_JSONL };
-enum { CL_IDLE, CL_WAITING, CL_RUNNING, CL_DONE };
+/* IDLE: claims work next; WAITING: sends `work` at `wake`; PAUSED: idle again at `wake` */
+enum { CL_IDLE, CL_WAITING, CL_PAUSED, CL_RUNNING, CL_DONE };
 
 typedef struct slice {
     size_t off, len;       /* data bytes in the mapped file (after the header line) */
@@ -135,6 +136,7 @@ typedef struct loop {
     client *cl;
     int ncl, running;
     uint64_t curl_due; /* 0: no curl timeout pending */
+    uint64_t armed;    /* the timerfd's deadline; 0 after it fired */
     stats st;
 } loop;
 
@@ -543,13 +545,9 @@ static void client_done(client *c, CURLcode rc, uint64_t now)
             fprintf(stderr, "sl_load: request failed: %s\n", curl_easy_strerror(rc));
         if (!ld->gen && conn && !atomic_load_explicit(&ld->ok_seen, memory_order_relaxed))
             atomic_store(&ld->unreachable, true); /* nothing ever answered: give up */
-        if (ld->gen) {
-            /* outcome unknown: never retried; pause, then go on with new ids */
-            c->state = CL_WAITING;
-            c->start = c->wake = now + FAIL_PAUSE_NS;
-            if (stop_flag || (ld->deadline && c->wake >= ld->deadline))
-                c->state = CL_DONE;
-        }
+        /* outcome unknown: never retried; pause, then go on with new work (new ids) */
+        c->state = CL_PAUSED;
+        c->wake = now + FAIL_PAUSE_NS;
         return;
     }
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -562,11 +560,9 @@ static void client_done(client *c, CURLcode rc, uint64_t now)
         uint64_t pause = ra > 0 ? (uint64_t)ra * NS : NS / 10;
         st->retried429++;
         c->wake = now + pause;
-        c->state = CL_WAITING;
-        if (ld->gen)
-            c->start = c->wake; /* gen-ids: fresh ids after the pause */
-        if (stop_flag || (ld->deadline && c->wake >= ld->deadline &&
-                          (ld->gen || !ld->total_work))) {
+        /* file mode: the same request again; gen-ids: fresh ids after the pause */
+        c->state = ld->gen ? CL_PAUSED : CL_WAITING;
+        if (!ld->gen && ld->deadline && c->wake >= ld->deadline) {
             st->abandoned++;
             c->state = CL_DONE;
         }
@@ -575,8 +571,8 @@ static void client_done(client *c, CURLcode rc, uint64_t now)
     if (status < 200 || status > 299) {
         print_body(c, status, "status");
         if (ld->gen) {
-            c->state = CL_WAITING;
-            c->start = c->wake = now + FAIL_PAUSE_NS;
+            c->state = CL_PAUSED;
+            c->wake = now + FAIL_PAUSE_NS;
         }
         return;
     }
@@ -629,17 +625,19 @@ static void *loop_run(void *arg)
         int live = 0;
         for (int i = 0; i < lp->ncl; i++) {
             client *c = &lp->cl[i];
+            if ((c->state == CL_WAITING || c->state == CL_PAUSED) && stop_flag)
+                c->state = CL_DONE;
+            if (c->state == CL_PAUSED && c->wake <= now)
+                c->state = CL_IDLE;
             if (c->state == CL_IDLE)
                 client_claim(c, now);
-            if (c->state == CL_WAITING && stop_flag)
-                c->state = CL_DONE;
             if (c->state == CL_WAITING && c->wake <= now) {
                 if (client_send(c)) {
                     fprintf(stderr, "sl_load: out of memory\n");
                     exit(1);
                 }
             }
-            if (c->state == CL_WAITING && c->wake < due)
+            if ((c->state == CL_WAITING || c->state == CL_PAUSED) && c->wake < due)
                 due = c->wake;
             live += c->state != CL_DONE;
         }
@@ -647,13 +645,17 @@ static void *loop_run(void *arg)
             break;
         if (lp->curl_due && lp->curl_due < due)
             due = lp->curl_due;
-        arm_timer(lp, due);
+        if (due != lp->armed) {
+            arm_timer(lp, due);
+            lp->armed = due;
+        }
         int n = epoll_wait(lp->epfd, evs, 64, -1);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == lp->tfd) {
                 uint64_t ticks;
                 if (read(lp->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
                     perror("sl_load: timerfd");
+                lp->armed = 0;
                 continue;
             }
             int mask = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
@@ -870,8 +872,8 @@ static int parse_size(const char *s, size_t *out)
         end++;
         break;
     }
-    if (*end == 'i' || *end == 'B')
-        end += *end == 'i' ? 1 : 0;
+    if (*end == 'i')
+        end++;
     if (*end == 'B')
         end++;
     if (*end)
@@ -1202,8 +1204,8 @@ int main(int argc, char **argv)
     int rc = 0;
     bool reached = total.ok || total.requests > total.conn_err;
     if (ld.gen) {
-        if (!ld.quiet)
-            report(&(load){.clients = ld.clients, .quiet = false}, &total, secs);
+        ld.json = false; /* gen-ids prints its own JSON line */
+        report(&ld, &total, secs);
         printf("{\"next_id\":%lld,\"acked_requests\":%" PRIu64 ",\"acked_rows\":%" PRIu64
                ",\"failed_requests\":%" PRIu64 ",\"rows_accepted\":%" PRIu64 "}\n",
                atomic_load(&ld.next_id), total.ok, total.rows,

@@ -1,0 +1,216 @@
+/* wal_bench.c: throughput and latency of the WAL (src/wal/wal.c).
+ *
+ *   gcc -O2 -std=gnu17 -Iinclude -Isrc bench/wal_bench.c src/wal/wal.c src/util/crc32c.c \
+ *       src/util/err.c -pthread -o build/wal_bench
+ *   build/wal_bench [DIR]        (DIR default $TMPDIR or /tmp; a subdirectory is made and removed)
+ *
+ * 1. single thread, no_sync: appends/s and MB/s for 1 KiB and 1 MiB records, next to plain
+ *    pwrite(2) of the same bytes to one file (the floor the WAL should be close to);
+ * 2. single thread append + sl_wal_sync of 1 KiB records: sync latency p50/p99 with and
+ *    without segment preallocation (sl__wal_no_prealloc);
+ * 3. 4 threads appending + syncing 1 KiB records for 5 s: syncs/s (acked records) and fsyncs/s
+ *    (group commit), also with commit_delay_us = 200.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wal/wal.h"
+#include "wal/wal_internal.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static char base[4096];
+
+static void fresh_dir(char *dir, size_t n)
+{
+    snprintf(dir, n, "%s/wal_bench.XXXXXX", base);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
+static sl_wal *open_wal(const char *dir, bool no_sync, uint32_t delay)
+{
+    sl_wal_opts o;
+    sl_wal_opts_default(&o);
+    o.dir = dir;
+    o.no_sync = no_sync;
+    o.commit_delay_us = delay;
+    sl_wal *w;
+    sl_wal_recovery rep;
+    sl_err err = sl_wal_open(&o, &w, &rep);
+    if (err) {
+        fprintf(stderr, "open: %s %s\n", sl_strerror(err), rep.message);
+        exit(1);
+    }
+    return w;
+}
+
+static void bench_nosync(size_t rec, size_t total)
+{
+    char dir[4200];
+    uint8_t *buf = malloc(rec);
+    memset(buf, 'x', rec);
+    size_t n = total / rec;
+
+    /* floor: pwrite of the same bytes (+24 bytes of header each) to one file */
+    fresh_dir(dir, sizeof(dir));
+    char path[4300];
+    snprintf(path, sizeof(path), "%s/plain", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    double t0 = now();
+    off_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pwrite(fd, buf, rec, off) != (ssize_t)rec)
+            exit(1);
+        off += (off_t)rec + 24;
+    }
+    double plain = now() - t0;
+    close(fd);
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+
+    fresh_dir(dir, sizeof(dir));
+    sl_wal *w = open_wal(dir, true, 0);
+    struct iovec iov = {buf, rec};
+    t0 = now();
+    for (size_t i = 0; i < n; i++) {
+        if (sl_wal_append(w, 1, &iov, 1, NULL, NULL) != SL_OK)
+            exit(1);
+    }
+    double t = now() - t0;
+    sl_wal_close(w);
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    printf("no_sync %7zu B records x %zu: %9.0f appends/s %7.0f MB/s   (plain pwrite: %9.0f/s "
+           "%7.0f MB/s)\n",
+           rec, n, (double)n / t, (double)(n * rec) / t / 1e6, (double)n / plain,
+           (double)(n * rec) / plain / 1e6);
+    free(buf);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void bench_sync_latency(bool prealloc, int n)
+{
+    char dir[4200];
+    fresh_dir(dir, sizeof(dir));
+    sl__wal_no_prealloc(!prealloc);
+    sl_wal *w = open_wal(dir, false, 0);
+    uint8_t buf[1024];
+    memset(buf, 'y', sizeof(buf));
+    struct iovec iov = {buf, sizeof(buf)};
+    double *lat = malloc(sizeof(double) * (size_t)n);
+    double t0 = now();
+    for (int i = 0; i < n; i++) {
+        uint64_t lsn;
+        if (sl_wal_append(w, 1, &iov, 1, &lsn, NULL) != SL_OK)
+            exit(1);
+        double a = now();
+        if (sl_wal_sync(w, lsn) != SL_OK)
+            exit(1);
+        lat[i] = now() - a;
+    }
+    double t = now() - t0;
+    qsort(lat, (size_t)n, sizeof(double), cmp_d);
+    printf("1 thread append+sync 1 KiB, preallocation %-3s: %6.0f syncs/s  p50 %6.1f us  p99 %7.1f "
+           "us\n",
+           prealloc ? "on" : "off", n / t, lat[n / 2] * 1e6, lat[n * 99 / 100] * 1e6);
+    free(lat);
+    sl_wal_close(w);
+    sl__wal_no_prealloc(false);
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+typedef struct {
+    sl_wal *w;
+    atomic_int *stop;
+    uint64_t acked;
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *k = arg;
+    uint8_t buf[1024];
+    memset(buf, 'z', sizeof(buf));
+    struct iovec iov = {buf, sizeof(buf)};
+    while (!atomic_load(k->stop)) {
+        uint64_t lsn;
+        if (sl_wal_append(k->w, 1, &iov, 1, &lsn, NULL) != SL_OK ||
+            sl_wal_sync(k->w, lsn) != SL_OK)
+            exit(1);
+        k->acked++;
+    }
+    return NULL;
+}
+
+static void bench_group(int threads, uint32_t delay, double secs)
+{
+    char dir[4200];
+    fresh_dir(dir, sizeof(dir));
+    sl_wal *w = open_wal(dir, false, delay);
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    worker k[16];
+    pthread_t t[16];
+    double t0 = now();
+    for (int i = 0; i < threads; i++) {
+        k[i] = (worker){w, &stop, 0};
+        pthread_create(&t[i], NULL, worker_main, &k[i]);
+    }
+    usleep((useconds_t)(secs * 1e6));
+    atomic_store(&stop, 1);
+    uint64_t acked = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        acked += k[i].acked;
+    }
+    double el = now() - t0;
+    sl_wal_stats st;
+    sl_wal_stats_get(w, &st);
+    printf("%d threads append+sync 1 KiB, commit_delay %3u us: %6.0f syncs/s (acked records), "
+           "%5.0f fsyncs/s, %.1f records per fsync, mean fdatasync %.0f us\n",
+           threads, delay, (double)acked / el, (double)st.fsyncs / el,
+           (double)acked / (double)st.fsyncs, st.fsync_seconds / (double)st.fsyncs * 1e6);
+    sl_wal_close(w);
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(int argc, char **argv)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(base, sizeof(base), "%s", argc > 1 ? argv[1] : t && t[0] ? t : "/tmp");
+    bench_nosync(1024, (size_t)512 << 20);
+    bench_nosync((size_t)1 << 20, (size_t)1 << 30);
+    for (int r = 0; r < 2; r++) {
+        bench_sync_latency(false, 5000);
+        bench_sync_latency(true, 5000);
+    }
+    bench_group(4, 0, 5);
+    bench_group(4, 200, 5);
+    return 0;
+}

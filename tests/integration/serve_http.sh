@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# sluice serve over real HTTP (curl and raw sockets): CSV and JSON Lines, Content-Length and
+# chunked, gzip and zstd, strict and dlq modes with dead letters, every error status (400 framing,
+# 401, 404, 405, 411, 413, 415, 422, 429, 431), models, keep-alive, metrics checked by promtool,
+# readiness while a sink fails, graceful shutdown with an upload in flight, and the output read
+# back by DuckDB. Each check prints "ok - ..." or "not ok - ...".
+set -uo pipefail
+: "${SL_BIN:?set by ctest}" "${SL_SRC:?set by ctest}"
+SLUICE="$SL_BIN/sluice"
+T=$(mktemp -d)
+SPID=
+trap '[ -n "$SPID" ] && kill -KILL $SPID 2>/dev/null; rm -rf "$T"' EXIT
+fails=0
+n=0
+ok() { n=$((n + 1)); echo "ok - $1"; }
+bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok - $1"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+eq() { [ "$1" = "$2" ] || { echo "    expected: $2"; echo "    got:      $1"; return 1; }; }
+contains() { grep -qF -- "$2" <<<"$1" || { echo "    '$2' not in: $1"; return 1; }; }
+Q() { node "$SL_SRC/tests/readers/query.mjs" "$1"; }
+. "$SL_SRC/tests/support/serve_lib.sh"
+
+D=$T/d1
+mkdir -p "$D"
+start_server "$D" --flush-interval 0.3 --max-body-bytes 1M --max-header-bytes 4K || exit 1
+check "server is up" true
+
+# ---- CSV, JSONL, chunked, gzip, zstd ----
+printf 'id,name,amount,ts\n1,apple,1.50,2026-11-23T10:00:00Z\n2,"pear, green",2.25,2026-11-23T11:00:00Z\n' >"$T/a.csv"
+r=$(post text/csv "$T/a.csv")
+check "CSV with Content-Length -> 200" contains "$r" '200 {"stream":"default","rows_accepted":2,"rows_rejected":0'
+r=$(printf 'id,name,amount,ts\n3,plum,3.00,2026-11-23T12:00:00Z\n' | curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' -H 'Transfer-Encoding: chunked' --data-binary @- "$URL/ingest")
+check "CSV chunked -> 200" contains "$r" '"rows_accepted":1'
+check "chunked status" contains "$r" ' 200'
+printf 'amount,id,ts,name\n4.5,4,2026-11-23T13:00:00Z,kiwi\n' | gzip >"$T/b.csv.gz"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' -H 'Content-Encoding: gzip' --data-binary @"$T/b.csv.gz" "$URL/ingest")
+check "gzip body, columns in another order -> 200" contains "$r" '"rows_accepted":1'
+printf 'id,name,amount,ts\n5,fig,5.5,2026-11-23T14:00:00Z\n' | zstd -q -c >"$T/c.csv.zst"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv; charset=utf-8' -H 'Content-Encoding: zstd' --data-binary @"$T/c.csv.zst" "$URL/ingest")
+check "zstd body -> 200" contains "$r" '"rows_accepted":1'
+printf 'junk' >"$T/bad.gz"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' -H 'Content-Encoding: gzip' --data-binary @"$T/bad.gz" "$URL/ingest")
+check "corrupt gzip -> 400 bad_gzip" contains "$r" '"code":"bad_gzip"'
+
+printf '{"user":"u1","n":1,"tags":["a"]}\n{"user":"u2","n":2,"tags":[]}\n\n{"user":"u3","n":3}\n' >"$T/e.jsonl"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$T/e.jsonl" "$URL/v1/streams/events/ingest")
+check "JSONL to a named stream -> 200, 3 rows" contains "$r" '"stream":"events","rows_accepted":3'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/jsonl' --data-binary '{"user":"u4","n":4}' "$URL/v1/streams/events/ingest")
+check "application/jsonl, no final newline -> 200" contains "$r" '"rows_accepted":1'
+
+# ---- dlq (default) and strict ----
+printf 'id,name,amount,ts\n6,ok,6,2026-11-23T15:00:00Z\n7,bad,notanumber,2026-11-23T15:00:00Z\n8,"unterminated,8,x\n' >"$T/bad.csv"
+r=$(post text/csv "$T/bad.csv")
+check "dlq: good rows accepted, bad ones counted" contains "$r" '"rows_accepted":1,"rows_rejected":2'
+check "dlq: error with line, column, field, code" contains "$r" '{"line":3,"column":3,"field":"amount","code":"type"'
+check "dlq: dead letters location" contains "$r" '"dead_letters":'
+r=$(curl -s -o "$T/resp" -w '%{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/bad.csv" "$URL/ingest?mode=strict"; echo " $(cat "$T/resp")")
+check "strict: 422" contains "$r" '422 {"error":{"code":"rows_rejected"'
+check "strict: nothing ingested" contains "$r" '"rows_accepted":0,"rows_rejected":2'
+check "strict: errors listed" contains "$r" '"line":3'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary $'{"user":"x","n":"nan?"}\n{"user":"y",\n' "$URL/v1/streams/events/ingest?mode=strict")
+check "strict JSONL: 422 with type and syntax errors" contains "$r" '"rows_rejected":2'
+
+# ---- models ----
+mkdir -p "$D/models"
+cat >"$D/models/orders.json" <<'EOF'
+{"fields":[{"name":"order_id","type":"int64","nullable":false},{"name":"total","type":"decimal(10,2)"},{"name":"at","type":"timestamp[us, UTC]"}]}
+EOF
+printf 'order_id,total,at\n10,12.34,2026-11-23T00:00:00Z\n,1.00,2026-11-23T00:00:00Z\n' >"$T/o.csv"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/o.csv" "$URL/v1/streams/orders/ingest?model=orders")
+check "model=orders: typed, null in non-nullable rejected" contains "$r" '"rows_accepted":1,"rows_rejected":1'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/o.csv" "$URL/v1/streams/orders/ingest?model=other")
+check "another model on the stream -> 409" contains "$r" '409'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/o.csv" "$URL/v1/streams/fresh/ingest?model=nope")
+check "unknown model -> 404 model_not_found" contains "$r" '"code":"model_not_found"'
+printf 'total,at\n1.00,2026-11-23T00:00:00Z\n' >"$T/o2.csv"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/o2.csv" "$URL/v1/streams/orders/ingest")
+check "CSV header without a required column -> 422 csv_header" contains "$r" '"code":"csv_header"'
+r=$(curl -s "$URL/v1/streams")
+check "GET /v1/streams lists streams with schemas" contains "$r" '"name":"orders","model":"orders","schema":'
+
+# ---- HTTP errors ----
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/plain' --data-binary @"$T/a.csv" "$URL/ingest")
+check "unknown Content-Type -> 415" contains "$r" '"code":"unsupported_media_type"'
+r=$(curl -s -w ' %{http_code}' --data-binary @"$T/a.csv" -H 'Content-Type:' "$URL/ingest")
+check "no Content-Type -> 415" contains "$r" ' 415'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' -H 'Content-Encoding: br' --data-binary @"$T/a.csv" "$URL/ingest")
+check "unknown Content-Encoding -> 415" contains "$r" '"code":"unsupported_encoding"'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv; charset=latin1' --data-binary @"$T/a.csv" "$URL/ingest")
+check "non-UTF-8 charset -> 415" contains "$r" ' 415'
+head -c 1100000 /dev/zero | tr '\0' 'a' >"$T/big"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/big" "$URL/ingest")
+check "Content-Length over --max-body-bytes -> 413" contains "$r" '"code":"body_too_large"'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' -H 'Transfer-Encoding: chunked' --data-binary @"$T/big" "$URL/ingest")
+check "chunked body over the limit -> 413" contains "$r" ' 413'
+r=$(curl -s -w ' %{http_code}' "$URL/nope")
+check "unknown path -> 404 JSON" contains "$r" '"code":"not_found"'
+r=$(curl -s -w ' %{http_code}' "$URL/ingest")
+check "GET /ingest -> 405" contains "$r" ' 405'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/a.csv" "$URL/v1/streams/..bad/ingest")
+check "bad stream name -> 400" contains "$r" '"code":"bad_stream_name"'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/a.csv" "$URL/ingest?mode=maybe")
+check "bad mode -> 400" contains "$r" '"code":"bad_mode"'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' -H "X-Big: $(head -c 6000 /dev/zero | tr '\0' 'x')" --data-binary @"$T/a.csv" "$URL/ingest")
+check "huge header -> 431" contains "$r" '431'
+
+printf 'POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nid\n1\n' >"$T/raw1"
+check "two Content-Length headers -> 400" eq "$(rawreq "$T/raw1")" 400
+printf 'POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nid\n1\n\r\n0\r\n\r\n' >"$T/raw2"
+check "Content-Length + Transfer-Encoding -> 400" eq "$(rawreq "$T/raw2")" 400
+printf 'POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked, identity\r\n\r\n5\r\nid\n1\n\r\n0\r\n\r\n' >"$T/raw3"
+check "Transfer-Encoding other than chunked -> 400" eq "$(rawreq "$T/raw3")" 400
+printf 'POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n\r\n' >"$T/raw4"
+check "POST without a length -> 411" eq "$(rawreq "$T/raw4")" 411
+printf 'POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nno colon here\r\nContent-Length: 5\r\n\r\nid\n1\n' >"$T/raw5"
+check "malformed header line -> 400" eq "$(rawreq "$T/raw5")" 400
+printf 'POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 12x\r\n\r\nid\n1\n' >"$T/raw6"
+check "invalid Content-Length -> 400" eq "$(rawreq "$T/raw6")" 400
+
+# ---- keep-alive: two requests, one connection ----
+r=$(curl -s -v -H 'Content-Type: text/csv' --data-binary @"$T/a.csv" "$URL/v1/streams/ka/ingest" "$URL/v1/streams/ka/ingest" 2>&1)
+check "keep-alive: second request reuses the connection" contains "$r" 'Re-using existing connection'
+
+# ---- metrics, health ----
+curl -s "$URL/metrics" >"$T/metrics"
+check "metrics: rows per stream" grep -q '^sluice_ingest_rows_total{stream="default"} [1-9]' "$T/metrics"
+check "metrics: latency histogram" grep -q 'sluice_http_request_duration_seconds_bucket{route="ingest",le="0.005"}' "$T/metrics"
+check "metrics: fsync histogram" grep -q '^sluice_wal_fsync_duration_seconds_count [1-9]' "$T/metrics"
+check "metrics: RSS" grep -q '^sluice_process_resident_memory_bytes [1-9]' "$T/metrics"
+if command -v promtool >/dev/null; then
+  out=$(promtool check metrics <"$T/metrics" 2>&1)
+  check "promtool check metrics is clean" eq "$out" ""
+else
+  bad "promtool missing (scripts/deps.sh installs the prometheus package)"
+fi
+r=$(curl -s -w ' %{http_code}' "$URL/readyz")
+check "/readyz ready" contains "$r" '{"ready":true'
+
+# ---- output read back ----
+sleep 1
+r=$(Q "SELECT count(*) n, sum(id) s FROM read_parquet('$D/out/default/dt=*/part-*.parquet')")
+check "default stream: 6 rows in Parquet (2+1+1+1+1 dlq)" eq "$r" '{"n":"6","s":"21"}'
+r=$(Q "SELECT name FROM read_parquet('$D/out/default/dt=*/part-*.parquet') WHERE id = 2")
+check "quoted CSV value intact" eq "$r" '{"name":"pear, green"}'
+r=$(Q "SELECT count(*) n, sum(n) s FROM read_parquet('$D/out/events/dt=*/part-*.parquet')")
+check "events stream: 4 rows (strict request added none)" eq "$r" '{"n":"4","s":"10"}'
+r=$(Q "SELECT typeof(total) t, total::VARCHAR v FROM read_parquet('$D/out/orders/dt=*/part-*.parquet')")
+check "model types in the file (decimal)" eq "$r" '{"t":"DECIMAL(10,2)","v":"12.34"}'
+rej=$(cat "$D"/out/default/_rejects/dt=*/rejects-*.ndjson 2>/dev/null)
+check "dead letters: 2 rejects in NDJSON" eq "$(grep -c . <<<"$rej")" 2
+check "dead letter has reason and raw row" contains "$rej" '"code":"type"'
+check "dead letter raw text" contains "$rej" '"raw":"7,bad,notanumber,2026-11-23T15:00:00Z"'
+names=$(ls "$D"/out/default/dt=*/)
+check "file names from WAL segment and row range" contains "$names" 'part-000001-000000000000-'
+
+# ---- graceful shutdown with an upload in flight ----
+python3 - "$PORT" "$T/slow.started" >"$T/slow.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+body = b"id,name,amount,ts\n" + b"".join(b"%d,slow,1,2026-11-23T00:00:00Z\n" % i for i in range(100, 200))
+s.sendall(b"POST /v1/streams/slow/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n" % len(body))
+s.sendall(body[:50]); open(sys.argv[2], "w").close(); time.sleep(1.0); s.sendall(body[50:])
+print(s.recv(65536).split(b"\r\n", 1)[0].decode())
+PY
+CPID=$!
+for _ in $(seq 1 100); do [ -e "$T/slow.started" ] && break; sleep 0.05; done
+sleep 0.2
+kill -TERM "$SPID"
+wait "$CPID"
+check "in-flight upload finished with 200 during shutdown" contains "$(cat "$T/slow.out")" "200"
+rc=0
+wait "$SPID" || rc=$?
+SPID=
+check "SIGTERM -> exit 0" eq "$rc" 0
+check "in-flight upload flushed at shutdown" eq "$(parquet_rows "$D" slow)" 100
+check "shutdown logged" grep -q '"msg":"stopped"' "$D.log"
+
+# ---- auth ----
+D2=$T/d2
+mkdir -p "$D2"
+start_server "$D2" --auth-tokens 'tok-one, tok-two' || exit 1
+r=$(curl -s -D - -o /dev/null -H 'Content-Type: text/csv' --data-binary @"$T/a.csv" "$URL/ingest")
+check "no token -> 401" contains "$r" '401'
+check "401 carries WWW-Authenticate: Bearer" contains "$r" 'WWW-Authenticate: Bearer'
+r=$(curl -s -w ' %{http_code}' -H 'Authorization: Bearer tok-onf' -H 'Content-Type: text/csv' --data-binary @"$T/a.csv" "$URL/ingest")
+check "wrong token -> 401" contains "$r" ' 401'
+r=$(curl -s -w ' %{http_code}' -H 'Authorization: Bearer tok-two' -H 'Content-Type: text/csv' --data-binary @"$T/a.csv" "$URL/ingest")
+check "second token works" contains "$r" ' 200'
+check "/healthz open without a token" eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" 200
+check "/metrics open without a token" eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")" 200
+check "/v1/streams needs a token" eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/streams")" 401
+stop_server
+start_server "$D2" --auth-tokens tok --open-endpoints none || exit 1
+check "--open-endpoints none protects /metrics" eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")" 401
+stop_server
+
+# ---- a failing sink: 429 under backlog, /readyz says why, delivery resumes ----
+D3=$T/d3
+mkdir -p "$D3/out"
+touch "$D3/out/stuck" # a file where the stream's directory must go
+start_server "$D3" --flush-interval 0.2 --queue-capacity 3 || exit 1
+printf 'id\n1\n2\n' >"$T/two.csv"
+acked=0
+for i in 1 2 3; do
+  c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/two.csv" "$URL/v1/streams/stuck/ingest")
+  [ "$c" = 200 ] && acked=$((acked + 1))
+done
+check "the first requests are acknowledged while the sink fails ($acked)" [ "$acked" -ge 2 ]
+sleep 1.2
+r=$(curl -s -D - -H 'Content-Type: text/csv' --data-binary @"$T/two.csv" "$URL/v1/streams/stuck/ingest")
+check "backlog over QUEUE_CAPACITY -> 429" contains "$r" '429'
+check "429 with Retry-After" contains "$r" 'Retry-After: 1'
+r=$(curl -s -w ' %{http_code}' "$URL/readyz")
+check "/readyz not ready, names the failing sink" contains "$r" '"ready":false,"reason":"stream stuck: '
+check "sink failures counted" grep -q '^sluice_sink_failures_total{sink="local"} [1-9]' <(curl -s "$URL/metrics")
+rm -f "$D3/out/stuck"
+for _ in $(seq 1 80); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && break
+  sleep 0.25
+done
+check "sink back: ready again" eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" 200
+check "sink back: 200 again" eq "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/two.csv" "$URL/v1/streams/stuck/ingest")" 200
+stop_server
+check "every acknowledged row delivered once after the failure" eq "$(parquet_rows "$D3" stuck)" $((acked * 2 + 2))
+
+# ---- WAL size limit: an upload that cannot fit gets 503 (nothing acknowledged), then 429 ----
+D4=$T/d4
+mkdir -p "$D4"
+start_server "$D4" --wal-max-bytes 1M --chunk-bytes 64K --wal-segment-bytes 256K --flush-interval 60 --upload-stall-timeout 1 || exit 1
+seq 1 300000 | sed '1i id' >"$T/many.csv"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/many.csv" "$URL/v1/streams/w/ingest")
+check "Content-Length larger than the WAL -> 413" contains "$r" '"code":"body_too_large"'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' -H 'Transfer-Encoding: chunked' --data-binary @"$T/many.csv" "$URL/v1/streams/w/ingest")
+check "chunked upload that cannot fit the WAL -> 503 wal_full" contains "$r" '"code":"wal_full"'
+seq 1 20000 | sed '1i id' >"$T/some.csv"
+codes=""
+for i in $(seq 1 12); do
+  codes="$codes $(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/some.csv" "$URL/v1/streams/w/ingest")"
+done
+check "WAL full of undelivered rows -> 429 (codes:$codes)" contains "$codes" "429"
+check "... after some 200s" contains "$codes" "200"
+n200=$(grep -o 200 <<<"$codes" | wc -l)
+stop_server
+check "every acknowledged request delivered at shutdown" eq "$(parquet_rows "$D4" w)" $((n200 * 20000))
+
+# ---- restart keeps streams; crash before flush loses nothing ----
+D5=$T/d5
+mkdir -p "$D5"
+start_server "$D5" --flush-interval 3600 || exit 1
+for i in 1 2 3; do post text/csv "$T/a.csv" >/dev/null; done
+kill9_server
+check "kill -9 before any flush: no output yet" eq "$(parquet_rows "$D5")" 0
+start_server "$D5" --flush-interval 0.2 || exit 1
+sleep 1
+check "restart replays the WAL: 6 rows" eq "$(parquet_rows "$D5")" 6
+stop_server
+start_server "$D5" --flush-interval 0.2 || exit 1
+stop_server
+check "a second restart adds nothing" eq "$(parquet_rows "$D5")" 6
+
+echo "# $n checks, $fails failed"
+[ "$fails" -eq 0 ]

@@ -75,7 +75,9 @@ static void bench_nosync(size_t rec, size_t total)
     memset(buf, 'x', rec);
     size_t n = total / rec;
 
-    /* floor: pwrite of the same bytes (+24 bytes of header each) to one file */
+    /* floor: pwrite of the same bytes (+24 bytes of header each) to one file; sync() before
+     * each run so neither pays for the other's write-back */
+    sync();
     fresh_dir(dir, sizeof(dir));
     char path[4300];
     snprintf(path, sizeof(path), "%s/plain", dir);
@@ -91,6 +93,7 @@ static void bench_nosync(size_t rec, size_t total)
     close(fd);
     nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 
+    sync();
     fresh_dir(dir, sizeof(dir));
     sl_wal *w = open_wal(dir, true, 0);
     struct iovec iov = {buf, rec};
@@ -118,6 +121,7 @@ static int cmp_d(const void *a, const void *b)
 static void bench_sync_latency(bool prealloc, int n)
 {
     char dir[4200];
+    sync();
     fresh_dir(dir, sizeof(dir));
     sl__wal_no_prealloc(!prealloc);
     sl_wal *w = open_wal(dir, false, 0);
@@ -171,6 +175,7 @@ static void *worker_main(void *arg)
 static void bench_group(int threads, uint32_t delay, double secs)
 {
     char dir[4200];
+    sync();
     fresh_dir(dir, sizeof(dir));
     sl_wal *w = open_wal(dir, false, delay);
     atomic_int stop;
@@ -204,9 +209,9 @@ int main(int argc, char **argv)
 {
     const char *t = getenv("TMPDIR");
     snprintf(base, sizeof(base), "%s", argc > 1 ? argv[1] : t && t[0] ? t : "/tmp");
-    bench_nosync(1024, (size_t)512 << 20);
-    bench_nosync((size_t)1 << 20, (size_t)1 << 30);
-    for (int r = 0; r < 2; r++) {
+    bench_nosync(1024, (size_t)256 << 20);
+    bench_nosync((size_t)1 << 20, (size_t)512 << 20);
+    for (int r = 0; r < 3; r++) {
         bench_sync_latency(false, 5000);
         bench_sync_latency(true, 5000);
     }

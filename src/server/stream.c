@@ -71,6 +71,7 @@ struct sl_stream {
     /* lane-only state */
     uint64_t pos_row, pos_rej; /* next row / reject to append to the unit */
     sl_txn *retained, *retained_tail; /* processed txns not yet wholly flushed */
+    sl_txn *current;                  /* the txn being processed: never dropped under it */
     sl_pq_writer *pw;
     int pw_fd;
     int rj_fd;
@@ -749,7 +750,7 @@ static void drop_retained(sl_stream *st)
     sl_txn *last = NULL;
     while (*pp) {
         sl_txn *t = *pp;
-        if (t->first_row + t->nrows <= st->flushed_row &&
+        if (t != st->current && t->first_row + t->nrows <= st->flushed_row &&
             t->first_reject + t->nrejects <= st->flushed_reject) {
             *pp = t->next;
             t->next = dead;
@@ -1139,7 +1140,9 @@ static void *lane_main(void *arg)
             st->retained_tail = t;
             st->retained_rows += t->nrows;
             pthread_mutex_unlock(&st->mu);
+            st->current = t;
             err = lane_txn(st, t);
+            st->current = NULL;
         } else if (stop) {
             if (!st->has_intent)
                 err = unit_flush(st, st->m_flush_stop);

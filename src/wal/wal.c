@@ -243,21 +243,26 @@ static int do_sync(sl_wal *w, int fd, bool full, double *secs)
     return r ? errno : 0;
 }
 
-/* Writes iov[0..cnt) at off, retrying short writes and EINTR; 0 or an errno. Consumes iov. */
-static int pwrite_all(sl_wal *w, int fd, struct iovec *iov, int cnt, uint64_t off)
+/* The sl__wal_fail_write hook for a record write: 0, or the errno to fail with after writing
+ * just the record header. */
+static int injected_write_failure(sl_wal *w, int fd, const struct iovec *hdr, uint64_t off)
 {
     int after = atomic_load(&w->fail_write_after);
     while (after >= 0) {
         if (atomic_compare_exchange_weak(&w->fail_write_after, &after, after - 1)) {
-            if (after == 0) {
-                /* the header reaches the file, the rest does not */
-                if (pwrite(fd, iov[0].iov_base, iov[0].iov_len, (off_t)off) < 0)
-                    return errno;
-                return atomic_load(&w->fail_write_err);
-            }
-            break;
+            if (after > 0)
+                return 0;
+            if (pwrite(fd, hdr->iov_base, hdr->iov_len, (off_t)off) < 0)
+                return errno;
+            return atomic_load(&w->fail_write_err);
         }
     }
+    return 0;
+}
+
+/* Writes iov[0..cnt) at off, retrying short writes and EINTR; 0 or an errno. Consumes iov. */
+static int pwrite_all(int fd, struct iovec *iov, int cnt, uint64_t off)
+{
     while (cnt > 0) {
         if (iov[0].iov_len == 0) {
             iov++;
@@ -612,7 +617,7 @@ static sl_err seg_create(sl_wal *w, uint64_t number, uint64_t first_lsn, seg_fil
     }
     seg_hdr_encode(h, number, first_lsn, w->log_id);
     struct iovec iov = {h, sizeof(h)};
-    e = pwrite_all(w, f->fd, &iov, 1, 0);
+    e = pwrite_all(f->fd, &iov, 1, 0);
     if (e) {
         err = err_from_write(e);
         goto out_unlink;
@@ -1017,7 +1022,7 @@ static sl_err rewrite_prefix(sl_wal *w, reader *r, uint64_t number, uint64_t end
         if (err)
             goto out_dst;
         struct iovec iov = {(void *)p, n};
-        int e = pwrite_all(w, dst, &iov, 1, off);
+        int e = pwrite_all(dst, &iov, 1, off);
         if (e) {
             err = err_from_write(e);
             goto out_dst;
@@ -1326,7 +1331,9 @@ sl_err sl_wal_append(sl_wal *w, uint8_t type, const struct iovec *iov, int iovcn
     int cnt = iovcnt + 1;
     if (size - REC_HDR > total)
         v[cnt++] = (struct iovec){(void *)zero_pad, size - REC_HDR - total};
-    int e = pwrite_all(w, w->active->fd, v, cnt, off);
+    int e = injected_write_failure(w, w->active->fd, &v[0], off);
+    if (!e)
+        e = pwrite_all(w->active->fd, v, cnt, off);
     if (e) {
         err = err_from_write(e);
         /* out of space: cut the partial record off again, the log stays usable; anything

@@ -73,14 +73,19 @@ typedef struct slice {
     uint64_t rows;
 } slice;
 
+typedef struct hist {
+    uint64_t n[NBUCKETS];
+    uint64_t max;
+} hist;
+
 typedef struct stats {
     uint64_t requests, ok, conn_err, other_err, retried429, abandoned;
     uint64_t status[MAX_STATUS];
     uint64_t rows, raw_bytes, wire_bytes;
     uint64_t rows_accepted, rows_rejected, unparsed, mismatched;
     uint64_t t_last;
-    uint64_t lat_max;
-    uint64_t hist[NBUCKETS];
+    hist lat; /* ack latency of 2xx answers */
+    hist lag; /* --rate: how late requests left after their due time (client side) */
 } stats;
 
 typedef struct load {
@@ -177,31 +182,41 @@ static double hist_value(unsigned idx)
     return lo + ldexp(0.5, (int)(k - SUB_BITS)); /* bucket midpoint */
 }
 
-static void hist_add(stats *st, uint64_t v)
+static void hist_add(hist *h, uint64_t v)
 {
-    st->hist[hist_index(v)]++;
-    if (v > st->lat_max)
-        st->lat_max = v;
+    h->n[hist_index(v)]++;
+    if (v > h->max)
+        h->max = v;
 }
 
-static double hist_quantile(const stats *st, double q)
+static void hist_merge(hist *to, const hist *from)
+{
+    for (unsigned i = 0; i < NBUCKETS; i++)
+        to->n[i] += from->n[i];
+    if (from->max > to->max)
+        to->max = from->max;
+}
+
+/* q-quantile in milliseconds (0 when empty) */
+static double hist_quantile_ms(const hist *h, double q)
 {
     uint64_t n = 0;
     for (unsigned i = 0; i < NBUCKETS; i++)
-        n += st->hist[i];
+        n += h->n[i];
     if (!n)
         return 0;
     uint64_t want = (uint64_t)ceil(q * (double)n), seen = 0;
     if (want < 1)
         want = 1;
+    double v = (double)h->max;
     for (unsigned i = 0; i < NBUCKETS; i++) {
-        seen += st->hist[i];
+        seen += h->n[i];
         if (seen >= want) {
-            double v = hist_value(i);
-            return v > (double)st->lat_max ? (double)st->lat_max : v;
+            v = hist_value(i) < v ? hist_value(i) : v;
+            break;
         }
     }
-    return (double)st->lat_max;
+    return v / 1e6;
 }
 
 /* ---- input: cut the file into requests ---- */
@@ -323,10 +338,10 @@ out_end:
 
 /* ---- curl plumbing ---- */
 
+/* socketp is non-NULL once the socket is in the epoll set (curl forgets it on REMOVE). */
 static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
     (void)easy;
-    (void)socketp;
     loop *lp = userp;
     if (what == CURL_POLL_REMOVE) {
         epoll_ctl(lp->epfd, EPOLL_CTL_DEL, s, NULL);
@@ -335,8 +350,13 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
     struct epoll_event ev = {.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) |
                                        (what & CURL_POLL_OUT ? EPOLLOUT : 0u),
                              .data.fd = s};
-    if (epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev) && errno == ENOENT)
-        epoll_ctl(lp->epfd, EPOLL_CTL_ADD, s, &ev);
+    if (socketp) {
+        if (!epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev) || errno != ENOENT)
+            return 0;
+    }
+    if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, s, &ev) && errno == EEXIST)
+        epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev);
+    curl_multi_assign(lp->multi, s, lp);
     return 0;
 }
 
@@ -456,11 +476,13 @@ static int build_file_body(client *c)
     return 0;
 }
 
-static int client_send(client *c)
+static int client_send(client *c, uint64_t now)
 {
     int rc = c->lp->ld->gen ? build_gen_body(c) : build_file_body(c);
     if (rc)
         return rc;
+    if (c->lp->ld->interval_ns)
+        hist_add(&c->lp->st.lag, now > c->wake ? now - c->wake : 0);
     c->resp_len = 0;
     c->resp[0] = 0;
     c->state = CL_RUNNING;
@@ -581,7 +603,7 @@ static void client_done(client *c, CURLcode rc, uint64_t now)
     st->raw_bytes += c->raw_len;
     st->wire_bytes += c->wire_len;
     st->t_last = now;
-    hist_add(st, now - c->start);
+    hist_add(&st->lat, now - c->start);
     long long acc = json_uint(c->resp, "\"rows_accepted\"");
     long long rej = json_uint(c->resp, "\"rows_rejected\"");
     if (acc < 0) {
@@ -632,7 +654,7 @@ static void *loop_run(void *arg)
             if (c->state == CL_IDLE)
                 client_claim(c, now);
             if (c->state == CL_WAITING && c->wake <= now) {
-                if (client_send(c)) {
+                if (client_send(c, now)) {
                     fprintf(stderr, "sl_load: out of memory\n");
                     exit(1);
                 }
@@ -645,11 +667,17 @@ static void *loop_run(void *arg)
             break;
         if (lp->curl_due && lp->curl_due < due)
             due = lp->curl_due;
-        if (due != lp->armed) {
+        /* Something due already (curl asks for a 0 ms timeout after every add): just poll.
+         * Else an earlier wake-up is harmless, so re-arm only to wake sooner. Both save
+         * timerfd syscalls, which cost a lot in a VM. */
+        int wait_ms = -1;
+        if (due <= now_ns())
+            wait_ms = 0;
+        else if (!lp->armed || due < lp->armed) {
             arm_timer(lp, due);
             lp->armed = due;
         }
-        int n = epoll_wait(lp->epfd, evs, 64, -1);
+        int n = epoll_wait(lp->epfd, evs, 64, wait_ms);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == lp->tfd) {
                 uint64_t ticks;
@@ -777,10 +805,8 @@ static void stats_merge(stats *to, const stats *from)
     to->mismatched += from->mismatched;
     if (from->t_last > to->t_last)
         to->t_last = from->t_last;
-    if (from->lat_max > to->lat_max)
-        to->lat_max = from->lat_max;
-    for (unsigned i = 0; i < NBUCKETS; i++)
-        to->hist[i] += from->hist[i];
+    hist_merge(&to->lat, &from->lat);
+    hist_merge(&to->lag, &from->lag);
 }
 
 /* ---- command line ---- */
@@ -838,7 +864,9 @@ static void usage(FILE *f)
         "  --json               file mode: one JSON object on stdout:\n"
         "                       {\"requests\",\"ok\",\"status\":{\"200\":..},\"rows\",\"bytes\",\n"
         "                       \"seconds\",\"rows_per_s\",\"mb_per_s\",\"req_per_s\",\n"
-        "                       \"lat_ms\":{\"p50\",\"p95\",\"p99\",\"max\"},...}\n"
+        "                       \"lat_ms\":{\"p50\",\"p95\",\"p99\",\"max\"},\"send_lag_ms\":{..},...}\n"
+        "                       send_lag_ms (--rate): how late requests left after their due\n"
+        "                       time; when large, the client or the machine is behind\n"
         "  --quiet              no human summary on stderr\n"
         "  On 429 the same request is sent again after Retry-After seconds (absent or 0: 100 ms),\n"
         "  and its latency includes the wait. Other non-2xx answers are counted by status (the\n"
@@ -1091,8 +1119,10 @@ static int open_input(load *ld)
 
 static void report(const load *ld, const stats *st, double secs)
 {
-    double p50 = hist_quantile(st, 0.50) / 1e6, p95 = hist_quantile(st, 0.95) / 1e6;
-    double p99 = hist_quantile(st, 0.99) / 1e6, mx = (double)st->lat_max / 1e6;
+    double p50 = hist_quantile_ms(&st->lat, 0.50), p95 = hist_quantile_ms(&st->lat, 0.95);
+    double p99 = hist_quantile_ms(&st->lat, 0.99), mx = (double)st->lat.max / 1e6;
+    double g50 = hist_quantile_ms(&st->lag, 0.50), g95 = hist_quantile_ms(&st->lag, 0.95);
+    double g99 = hist_quantile_ms(&st->lag, 0.99), gmx = (double)st->lag.max / 1e6;
     double rps = secs > 0 ? (double)st->rows / secs : 0;
     double mbps = secs > 0 ? (double)st->raw_bytes / 1e6 / secs : 0;
     double qps = secs > 0 ? (double)st->ok / secs : 0;
@@ -1113,6 +1143,11 @@ static void report(const load *ld, const stats *st, double secs)
             fprintf(stderr, "; %" PRIu64 " 429 back-offs past the end dropped", st->abandoned);
         fprintf(stderr, "\n  ack latency ms: p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n", p50, p95,
                 p99, mx);
+        if (ld->rate)
+            fprintf(stderr,
+                    "  send lag ms (sent after due time; large = client or machine behind): "
+                    "p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n",
+                    g50, g95, g99, gmx);
         if (st->rows_rejected)
             fprintf(stderr, "  rows_rejected: %" PRIu64 "\n", st->rows_rejected);
     }
@@ -1130,10 +1165,11 @@ static void report(const load *ld, const stats *st, double secs)
            ",\"rows_accepted\":%" PRIu64 ",\"rows_rejected\":%" PRIu64 ",\"bytes\":%" PRIu64
            ",\"wire_bytes\":%" PRIu64 ",\"seconds\":%.6f,\"rows_per_s\":%.1f,\"mb_per_s\":%.3f,"
            "\"req_per_s\":%.1f,\"clients\":%d,\"rate\":%.1f,"
-           "\"lat_ms\":{\"p50\":%.4f,\"p95\":%.4f,\"p99\":%.4f,\"max\":%.4f}}\n",
+           "\"lat_ms\":{\"p50\":%.4f,\"p95\":%.4f,\"p99\":%.4f,\"max\":%.4f},"
+           "\"send_lag_ms\":{\"p50\":%.4f,\"p95\":%.4f,\"p99\":%.4f,\"max\":%.4f}}\n",
            st->conn_err, st->other_err, st->rows, st->rows_accepted, st->rows_rejected,
            st->raw_bytes, st->wire_bytes, secs, rps, mbps, qps, ld->clients, ld->rate, p50, p95,
-           p99, mx);
+           p99, mx, g50, g95, g99, gmx);
     fflush(stdout);
 }
 

@@ -120,12 +120,46 @@ static void test_random_hw(void **state)
     check_random(sl_crc32c);
 }
 
+/* Long inputs: the hardware path's 3-stream blocks (3 x 256 and 3 x 8192 bytes) and their
+ * edges, at a few alignments, against the software table (itself checked against the bitwise
+ * reference here on a subset). */
+static void test_long(void **state)
+{
+    (void)state;
+    const size_t lens[] = {767,   768,   769,   1023,  1024,  1535,  1536,  1537,  24575,
+                           24576, 24577, 25343, 25344, 49152, 49919, 100000, 1 << 20};
+    size_t max = (1 << 20) + 16;
+    uint8_t *buf = malloc(max);
+    assert_non_null(buf);
+    uint32_t x = 99;
+    for (size_t i = 0; i < max; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    bool hw = sl__crc32c_hw_available();
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        for (size_t align = 0; align < 16; align += 5) {
+            uint32_t want = sl__crc32c_sw(0, buf + align, lens[k]);
+            if (lens[k] < 30000 && align == 0)
+                assert_int_equal(crc_bitwise(0, buf, lens[k]), want);
+            assert_int_equal(sl_crc32c(0, buf + align, lens[k]), want);
+            if (hw) {
+                assert_int_equal(sl__crc32c_hw(0, buf + align, lens[k]), want);
+                uint32_t c = sl__crc32c_hw(0, buf + align, lens[k] / 3);
+                c = sl__crc32c_hw(c, buf + align + lens[k] / 3, lens[k] - lens[k] / 3);
+                assert_int_equal(c, want);
+            }
+        }
+    }
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors_sw),  cmocka_unit_test(test_vectors_hw),
         cmocka_unit_test(test_vectors_dispatch), cmocka_unit_test(test_random_sw),
-        cmocka_unit_test(test_random_hw),
+        cmocka_unit_test(test_random_hw), cmocka_unit_test(test_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

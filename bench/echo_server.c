@@ -108,9 +108,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         unsigned long long rows = r->lines + (r->any && !r->last_nl);
         if (r->csv && rows)
             rows--;
-        snprintf(body, sizeof(body),
-                 "{\"stream\":\"default\",\"rows_accepted\":%llu,\"rows_rejected\":0,\"errors\":[]}",
-                 rows);
+        snprintf(
+            body, sizeof(body),
+            "{\"stream\":\"default\",\"rows_accepted\":%llu,\"rows_rejected\":0,\"errors\":[]}",
+            rows);
     }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
@@ -154,7 +155,8 @@ int main(int argc, char **argv)
     unsigned port = (unsigned)atoi(argv[1]);
     unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : 1;
     reject_every = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO, (uint16_t)port, NULL, NULL, answer, NULL,

@@ -211,10 +211,11 @@ if [ -n "$PEAK_1K" ]; then
     --duration "$HALF_SECS" --rate "$half" --json --quiet >"$T/half.json" || true
   stop_server
   parquet_check "$(j "$T/half.json" .rows)"
-  HALF_LINE=$(printf 'half load: 1 KiB CSV at %s req/s (half of %s), open loop, %s s: p50 %s ms, p95 %s ms (target < 10), p99 %s ms, max %s ms; achieved %s req/s; rows check %s' \
+  HALF_LINE=$(printf 'half load: 1 KiB CSV at %s req/s (half of %s), open loop, %s s: p50 %s ms, p95 %s ms (target < 10), p99 %s ms, max %s ms; achieved %s req/s; client send lag p95 %s ms; rows check %s' \
     "$(f "$half")" "$(f "$PEAK_1K")" "$HALF_SECS" "$(f "$(j "$T/half.json" .lat_ms.p50)" 2)" \
     "$(f "$(j "$T/half.json" .lat_ms.p95)" 2)" "$(f "$(j "$T/half.json" .lat_ms.p99)" 2)" \
-    "$(f "$(j "$T/half.json" .lat_ms.max)" 2)" "$(f "$(j "$T/half.json" .req_per_s)")" "$CHECK")
+    "$(f "$(j "$T/half.json" .lat_ms.max)" 2)" "$(f "$(j "$T/half.json" .req_per_s)")" \
+    "$(f "$(j "$T/half.json" .send_lag_ms.p95)" 2)" "$CHECK")
   echo
   echo "$HALF_LINE"
 fi

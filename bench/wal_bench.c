@@ -2,7 +2,8 @@
  *
  *   gcc -O2 -std=gnu17 -Iinclude -Isrc bench/wal_bench.c src/wal/wal.c src/util/crc32c.c \
  *       src/util/err.c -pthread -o build/wal_bench
- *   build/wal_bench [DIR]        (DIR default $TMPDIR or /tmp; a subdirectory is made and removed)
+ *   build/wal_bench [DIR [sync|nosync]]   (DIR default $TMPDIR or /tmp; a subdirectory is made
+ *                                          and removed; sync/nosync: only those parts)
  *
  * 1. single thread, no_sync: appends/s and MB/s for 1 KiB and 1 MiB records, next to plain
  *    pwrite(2) of the same bytes to one file (the floor the WAL should be close to);
@@ -178,8 +179,7 @@ static void *worker_main(void *arg)
     struct iovec iov = {buf, sizeof(buf)};
     while (!atomic_load(k->stop)) {
         uint64_t lsn;
-        if (sl_wal_append(k->w, 1, &iov, 1, &lsn, NULL) != SL_OK ||
-            sl_wal_sync(k->w, lsn) != SL_OK)
+        if (sl_wal_append(k->w, 1, &iov, 1, &lsn, NULL) != SL_OK || sl_wal_sync(k->w, lsn) != SL_OK)
             exit(1);
         k->acked++;
     }
@@ -223,8 +223,13 @@ int main(int argc, char **argv)
 {
     const char *t = getenv("TMPDIR");
     snprintf(base, sizeof(base), "%s", argc > 1 ? argv[1] : t && t[0] ? t : "/tmp");
-    bench_nosync(1024, (size_t)128 << 20);
-    bench_nosync((size_t)1 << 20, (size_t)256 << 20);
+    const char *only = argc > 2 ? argv[2] : "";
+    if (strcmp(only, "sync") != 0) {
+        bench_nosync(1024, (size_t)128 << 20);
+        bench_nosync((size_t)1 << 20, (size_t)256 << 20);
+    }
+    if (strcmp(only, "nosync") == 0)
+        return 0;
     for (int r = 0; r < 3; r++) {
         bench_sync_latency(false, 5000);
         bench_sync_latency(true, 5000);

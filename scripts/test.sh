@@ -61,7 +61,37 @@ tsan_convert() {
   rm -rf "$t"
   return $rc
 }
+# the server under TSan: HTTP threads, group commit, lanes and the column pool, with several
+# streams at once, a flush by rows and by age, and a graceful stop
+tsan_serve() {
+  local t rc=0 port spid
+  t=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66" build/tsan/sluice serve --listen "127.0.0.1:$port" \
+    --data-dir "$t/d" --batch-size 3000 --flush-interval 0.3 --chunk-bytes 16K >"$t/log" 2>&1 &
+  spid=$!
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+  for s in a b c; do
+    build/tsan/sl_load --url "http://127.0.0.1:$port/v1/streams/$s/ingest" --gen-ids 1 \
+      --rows-per-request 150 --clients 3 --duration 4 --ack-log "$t/acks.$s" --quiet >/dev/null 2>&1 &
+  done
+  curl -s "http://127.0.0.1:$port/metrics" >/dev/null
+  wait $(jobs -p | grep -v "^$spid$") 2>/dev/null
+  kill -TERM "$spid"
+  wait "$spid" || rc=$?
+  for s in a b c; do
+    [ -s "$t/acks.$s" ] || { echo "tsan_serve: no request to stream $s was acknowledged"; rc=1; }
+  done
+  if [ $rc -ne 0 ] || grep -q "ThreadSanitizer" "$t/log"; then
+    grep -A30 "ThreadSanitizer" "$t/log" | head -60
+    echo "tsan_serve: exit $rc"
+    rc=1
+  fi
+  rm -rf "$t"
+  return $rc
+}
 step "unit tests under TSan" tsan_units
+step "sluice serve under TSan" tsan_serve
 step "threaded convert under TSan" tsan_convert
 step "fuzz smoke" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 

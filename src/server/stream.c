@@ -1317,6 +1317,19 @@ static sl_err on_record(void *ctx, const sl_wal_rec *rec)
     uint32_t ndata = sl_get_u32(d + 16);
     sl_stream *st = sl_stream_find(srv, name);
     sl_err err = SL_OK;
+    if (st) {
+        /* wholly published already: its DATA records may be gone with their segment */
+        uint64_t row_end = sl_get_u64(d + 24) + sl_get_u64(d + 32);
+        uint64_t rej_end = sl_get_u64(d + 40) + sl_get_u64(d + 48);
+        if (st->next_row < row_end)
+            st->next_row = row_end;
+        if (st->next_reject < rej_end)
+            st->next_reject = rej_end;
+        if (row_end <= st->flushed_row && rej_end <= st->flushed_reject) {
+            rc->skipped++;
+            goto out;
+        }
+    }
     if (!st || (p ? p->n : 0) != ndata) {
         sl_log(SL_LOG_ERROR, "recovery: a committed request cannot be replayed",
                SL_KS("stream", name), SL_KU("txn", txn),

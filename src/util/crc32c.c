@@ -80,8 +80,7 @@ static void shift_table(uint32_t t[4][256], size_t len)
 
 static uint32_t shift(uint32_t t[4][256], uint32_t crc)
 {
-    return t[0][crc & 0xff] ^ t[1][(crc >> 8) & 0xff] ^ t[2][(crc >> 16) & 0xff] ^
-           t[3][crc >> 24];
+    return t[0][crc & 0xff] ^ t[1][(crc >> 8) & 0xff] ^ t[2][(crc >> 16) & 0xff] ^ t[3][crc >> 24];
 }
 
 static void table_init(void)
@@ -109,10 +108,10 @@ uint32_t sl__crc32c_sw(uint32_t crc, const void *p, size_t n)
         n--;
     }
     while (n >= 8) {
-        uint32_t lo = (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
-                      (uint32_t)s[3] << 24;
-        uint32_t hi = (uint32_t)s[4] | (uint32_t)s[5] << 8 | (uint32_t)s[6] << 16 |
-                      (uint32_t)s[7] << 24;
+        uint32_t lo =
+            (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
+        uint32_t hi =
+            (uint32_t)s[4] | (uint32_t)s[5] << 8 | (uint32_t)s[6] << 16 | (uint32_t)s[7] << 24;
         lo ^= c;
         c = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^ table[5][(lo >> 16) & 0xff] ^
             table[4][lo >> 24] ^ table[3][hi & 0xff] ^ table[2][(hi >> 8) & 0xff] ^
@@ -127,7 +126,7 @@ uint32_t sl__crc32c_sw(uint32_t crc, const void *p, size_t n)
 
 #ifdef SL_CRC_HAVE_X86
 __attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t crc, const uint8_t *s,
-                                                             size_t n)
+                                                            size_t n)
 {
     uint32_t c = ~crc;
     while (n && ((uintptr_t)s & 7)) {

@@ -83,8 +83,8 @@
 #define SEG_HDR ((uint64_t)SL__WAL_SEG_HDR)
 #define REC_HDR ((uint64_t)SL__WAL_REC_HDR)
 #define DEFAULT_SEGMENT_BYTES ((uint64_t)64 << 20)
-#define LSN_LIMIT ((uint64_t)1 << 62)     /* first LSNs and segment numbers stay below this */
-#define READ_CHUNK ((size_t)1 << 20)      /* reader buffer for replay and recovery */
+#define LSN_LIMIT ((uint64_t)1 << 62) /* first LSNs and segment numbers stay below this */
+#define READ_CHUNK ((size_t)1 << 20)  /* reader buffer for replay and recovery */
 #define STACK_IOV 64
 #define NAME_LEN 48
 
@@ -332,8 +332,7 @@ typedef struct {
 } seg_hdr;
 
 /* NULL if valid, else what is wrong. *unsupported: a valid header of another version. */
-static const char *seg_hdr_decode(const uint8_t h[SL__WAL_SEG_HDR], seg_hdr *out,
-                                  bool *unsupported)
+static const char *seg_hdr_decode(const uint8_t h[SL__WAL_SEG_HDR], seg_hdr *out, bool *unsupported)
 {
     *unsupported = false;
     if (memcmp(h, SL__WAL_MAGIC, 8) != 0)
@@ -492,8 +491,8 @@ static const char *rec_status_text(rec_status s)
 
 /* Classifies the record at off given the expected LSN; fills *h and *payload for REC_GOOD.
  * Only reader errors (SL_IO, SL_NOMEM) are returned as errors. */
-static sl_err rec_check(const sl_wal *w, reader *r, uint64_t off, uint64_t expect,
-                        rec_status *st, rec_hdr *h, const uint8_t **payload)
+static sl_err rec_check(const sl_wal *w, reader *r, uint64_t off, uint64_t expect, rec_status *st,
+                        rec_hdr *h, const uint8_t **payload)
 {
     const uint8_t *p;
     sl_err err = rd_get(r, off, REC_HDR, &p);
@@ -840,12 +839,12 @@ typedef enum { SCAN_CLEAN, SCAN_TORN, SCAN_CORRUPT } scan_kind;
 
 typedef struct {
     scan_kind kind;
-    bool keep_prefix;  /* SCAN_CORRUPT: the header is fine, records before `end` are kept */
+    bool keep_prefix; /* SCAN_CORRUPT: the header is fine, records before `end` are kept */
     uint64_t first_lsn;
     uint64_t records;
-    uint64_t end;      /* end of the valid records */
-    uint64_t size;     /* file size */
-    char what[160];    /* SCAN_TORN / SCAN_CORRUPT */
+    uint64_t end;   /* end of the valid records */
+    uint64_t size;  /* file size */
+    char what[160]; /* SCAN_TORN / SCAN_CORRUPT */
 } scan_result;
 
 /* Scans one segment. `expect` is the LSN its first record must have (0: the first segment,
@@ -1311,8 +1310,7 @@ sl_err sl_wal_append(sl_wal *w, uint8_t type, const struct iovec *iov, int iovcn
     /* a record never spans segments; one larger than segment_bytes gets a segment alone */
     bool rotate = cur->end > SEG_HDR &&
                   (cur->end >= w->o.segment_bytes || size > w->o.segment_bytes - cur->end);
-    if (w->o.max_bytes &&
-        w->total_bytes + size + (rotate ? SEG_HDR : 0) > w->o.max_bytes) {
+    if (w->o.max_bytes && w->total_bytes + size + (rotate ? SEG_HDR : 0) > w->o.max_bytes) {
         err = SL_FULL;
         goto out_unlock;
     }

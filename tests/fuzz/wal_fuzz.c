@@ -14,8 +14,9 @@
  *      quarantine, quarantined >= 1), SL_UNSUPPORTED for a newer version, nothing else;
  *   2. when it opens, replay yields exactly the reference prefix (LSN, type, bytes), the
  *      recovery report counts it, sl_wal_read of every location returns the same bytes;
- *   3. a record appended and synced after that gets the next LSN, and after close and a
- *      reopen (without quarantine) the log opens clean and replays as prefix + that record.
+ *   3. three records appended and synced after that get the next LSNs (with segment_bytes 256
+ *      they rotate), and after close and a reopen (without quarantine) the log opens clean and
+ *      replays as the prefix + those records.
  * Plus no crash, leak or undefined behaviour (ASan/UBSan). Seeds: tests/fuzz/corpus/wal_fuzz/
  * (segment files written by tests/unit/wal/wal_test.c with SL_WAL_SEED_OUT).
  */
@@ -240,12 +241,14 @@ static void write_files(const char *dir, const file *files, size_t nf)
     }
 }
 
+#define EXTRA 3
+
 typedef struct {
     const ref_result *ref;
     size_t i;
-    const uint8_t *extra; /* the appended record, expected after the prefix */
+    const uint8_t *extra; /* the appended records (EXTRA x extra_len), expected after the prefix */
     size_t extra_len;
-    uint64_t extra_lsn;
+    uint64_t extra_lsn; /* LSN of the first */
     sl_wal *w;
     char why[200];
 } check_ctx;
@@ -264,11 +267,12 @@ static sl_err check_rec(void *ctx, const sl_wal_rec *rec)
         want_len = r->len;
         want_lsn = r->lsn;
         want_type = r->type;
-    } else if (c->extra && c->i == c->ref->n) {
-        want = c->extra;
+    } else if (c->extra && c->i < c->ref->n + EXTRA) {
+        size_t k = c->i - c->ref->n;
+        want = c->extra + k * c->extra_len;
         want_len = c->extra_len;
-        want_lsn = c->extra_lsn;
-        want_type = 7;
+        want_lsn = c->extra_lsn + k;
+        want_type = (uint8_t)(7 + k);
     } else {
         snprintf(c->why, sizeof(c->why), "replay: extra record LSN %llu",
                  (unsigned long long)rec->lsn);
@@ -298,7 +302,7 @@ static void replay_check(sl_wal *w, const ref_result *ref, const uint8_t *extra,
     sl_err err = sl_wal_replay(w, 0, check_rec, &c);
     if (err)
         die(c.why[0] ? c.why : "replay failed", sl_strerror(err));
-    if (c.i != ref->n + (extra ? 1 : 0))
+    if (c.i != ref->n + (extra ? EXTRA : 0))
         die("replay returned fewer records than the reference", NULL);
 }
 
@@ -321,9 +325,9 @@ static void run(const file *files, size_t nf, const ref_result *ref, bool quaran
     sl_wal *w = NULL;
     sl_wal_recovery rep;
     sl_err err = sl_wal_open(&o, &w, &rep);
-    sl_err want = ref->v == V_UNSUPPORTED ? SL_UNSUPPORTED
+    sl_err want = ref->v == V_UNSUPPORTED              ? SL_UNSUPPORTED
                   : ref->v == V_CORRUPT && !quarantine ? SL_FORMAT
-                                                        : SL_OK;
+                                                       : SL_OK;
     if (err != want) {
         char d[400];
         snprintf(d, sizeof(d), "got %s, want %s (quarantine %d): %s", sl_strerror(err),
@@ -352,16 +356,18 @@ static void run(const file *files, size_t nf, const ref_result *ref, bool quaran
     if (st.next_lsn != want_next)
         die("next LSN differs", NULL);
 
-    uint8_t extra[100];
+    uint8_t extra[EXTRA * 100];
     for (size_t i = 0; i < sizeof(extra); i++)
         extra[i] = (uint8_t)(i * 7 + nf);
-    struct iovec iov = {extra, sizeof(extra)};
     uint64_t lsn = 0;
-    err = sl_wal_append(w, 7, &iov, 1, &lsn, NULL);
-    if (err)
-        die("append after recovery failed", sl_strerror(err));
-    if (lsn != st.next_lsn)
-        die("append got an unexpected LSN", NULL);
+    for (size_t k = 0; k < EXTRA; k++) {
+        struct iovec iov = {extra + k * 100, 100};
+        err = sl_wal_append(w, (uint8_t)(7 + k), &iov, 1, &lsn, NULL);
+        if (err)
+            die("append after recovery failed", sl_strerror(err));
+        if (lsn != st.next_lsn + k)
+            die("append got an unexpected LSN", NULL);
+    }
     if (sl_wal_sync(w, lsn) != SL_OK)
         die("sync failed", NULL);
     sl_wal_close(w);
@@ -371,7 +377,7 @@ static void run(const file *files, size_t nf, const ref_result *ref, bool quaran
     err = sl_wal_open(&o, &w, &rep);
     if (err || rep.message[0] || rep.truncated_bytes || rep.quarantined)
         die("reopen after append is not clean", rep.message);
-    replay_check(w, ref, extra, sizeof(extra), lsn);
+    replay_check(w, ref, extra, 100, st.next_lsn);
     sl_wal_close(w);
 out:
     nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);

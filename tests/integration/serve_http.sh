@@ -258,5 +258,26 @@ start_server "$D5" --flush-interval 0.2 || exit 1
 stop_server
 check "a second restart adds nothing" eq "$(parquet_rows "$D5")" 6
 
+# ---- regression: a published request whose DATA records were released with their segment
+# while its COMMIT stayed in a later one must not stop the next start ----
+D6=$T/d6
+mkdir -p "$D6"
+start_server "$D6" --flush-interval 0.2 --chunk-bytes 16K --wal-segment-bytes 64K || exit 1
+seq 1 40000 | sed '1i id' >"$T/forty.csv"
+post text/csv "$T/forty.csv" >/dev/null
+sleep 1
+post text/csv "$T/two.csv" >/dev/null
+sleep 1
+stop_server
+check "request spanning segments published" eq "$(parquet_rows "$D6")" 40002
+if start_server "$D6" --flush-interval 0.2 --chunk-bytes 16K --wal-segment-bytes 64K; then
+  ok "restart after its DATA segments were released"
+  stop_server
+else
+  bad "restart after its DATA segments were released"
+  SPID=
+fi
+check "nothing published twice after that restart" eq "$(parquet_rows "$D6")" 40002
+
 echo "# $n checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -145,7 +145,8 @@ typedef struct loop {
     stats st;
 } loop;
 
-static volatile sig_atomic_t stop_flag;
+/* set by SIGINT/SIGTERM, read by every loop (a lock-free atomic is signal-safe) */
+static atomic_int stop_flag;
 
 static uint64_t now_ns(void)
 {
@@ -157,9 +158,8 @@ static uint64_t now_ns(void)
 static void on_signal(int sig)
 {
     (void)sig;
-    if (stop_flag)
-        _exit(130);
-    stop_flag = 1;
+    if (atomic_exchange_explicit(&stop_flag, 1, memory_order_relaxed))
+        _exit(130); /* second signal: don't wait for requests in flight */
 }
 
 /* ---- latency histogram ---- */
@@ -414,8 +414,8 @@ static int body_reserve(client *c, size_t n)
 
 /* gen-ids names: non-ASCII, and quoted fields holding commas and doubled quotes */
 static const char *const gen_names[] = {
-    "alice",        "\"Zoë, 42\"", "Bob Smith", "\"say \"\"hi\"\", ok\"", "José", "日本語",
-    "\"a,b,c\"",    "Ωmega",       "plain",     "\"Ünïcödé, straße\""};
+    "alice",     "\"Zoë, 42\"", "Bob Smith", "\"say \"\"hi\"\", ok\"", "José", "日本語",
+    "\"a,b,c\"", "Ωmega",       "plain",     "\"Ünïcödé, straße\""};
 
 static int build_gen_body(client *c)
 {
@@ -495,7 +495,8 @@ static int client_send(client *c, uint64_t now)
 static void client_claim(client *c, uint64_t now)
 {
     load *ld = c->lp->ld;
-    if (stop_flag || atomic_load_explicit(&ld->unreachable, memory_order_relaxed) ||
+    if (atomic_load_explicit(&stop_flag, memory_order_relaxed) ||
+        atomic_load_explicit(&ld->unreachable, memory_order_relaxed) ||
         (ld->deadline && now >= ld->deadline)) {
         c->state = CL_DONE;
         return;
@@ -647,7 +648,8 @@ static void *loop_run(void *arg)
         int live = 0;
         for (int i = 0; i < lp->ncl; i++) {
             client *c = &lp->cl[i];
-            if ((c->state == CL_WAITING || c->state == CL_PAUSED) && stop_flag)
+            if ((c->state == CL_WAITING || c->state == CL_PAUSED) &&
+                atomic_load_explicit(&stop_flag, memory_order_relaxed))
                 c->state = CL_DONE;
             if (c->state == CL_PAUSED && c->wake <= now)
                 c->state = CL_IDLE;
@@ -864,7 +866,8 @@ static void usage(FILE *f)
         "  --json               file mode: one JSON object on stdout:\n"
         "                       {\"requests\",\"ok\",\"status\":{\"200\":..},\"rows\",\"bytes\",\n"
         "                       \"seconds\",\"rows_per_s\",\"mb_per_s\",\"req_per_s\",\n"
-        "                       \"lat_ms\":{\"p50\",\"p95\",\"p99\",\"max\"},\"send_lag_ms\":{..},...}\n"
+        "                       "
+        "\"lat_ms\":{\"p50\",\"p95\",\"p99\",\"max\"},\"send_lag_ms\":{..},...}\n"
         "                       send_lag_ms (--rate): how late requests left after their due\n"
         "                       time; when large, the client or the machine is behind\n"
         "  --quiet              no human summary on stderr\n"
@@ -923,8 +926,26 @@ static int parse_num(const char *s, double lo, double *out)
 
 static int parse_args(load *ld, int argc, char **argv)
 {
-    enum { O_URL = 256, O_FILE, O_FORMAT, O_RBYTES, O_CLIENTS, O_THREADS, O_DURATION, O_PASSES,
-           O_RATE, O_TOKEN, O_GZIP, O_JSON, O_GEN, O_RPR, O_ACK, O_TIMEOUT, O_QUIET, O_HELP };
+    enum {
+        O_URL = 256,
+        O_FILE,
+        O_FORMAT,
+        O_RBYTES,
+        O_CLIENTS,
+        O_THREADS,
+        O_DURATION,
+        O_PASSES,
+        O_RATE,
+        O_TOKEN,
+        O_GZIP,
+        O_JSON,
+        O_GEN,
+        O_RPR,
+        O_ACK,
+        O_TIMEOUT,
+        O_QUIET,
+        O_HELP
+    };
     static const struct option opts[] = {
         {"url", required_argument, NULL, O_URL},
         {"file", required_argument, NULL, O_FILE},
@@ -1055,7 +1076,7 @@ static int parse_args(load *ld, int argc, char **argv)
                             "--gzip\n");
             return -1;
         }
-        if (!ld->duration) {
+        if (ld->duration == 0) {
             fprintf(stderr, "sl_load: --gen-ids needs --duration\n");
             return -1;
         }
@@ -1067,7 +1088,7 @@ static int parse_args(load *ld, int argc, char **argv)
         fprintf(stderr, "sl_load: --file and --request-bytes are required (see --help)\n");
         return -1;
     }
-    if (ld->duration && have_passes) {
+    if (ld->duration > 0 && have_passes) {
         fprintf(stderr, "sl_load: --duration and --passes exclude each other\n");
         return -1;
     }
@@ -1131,7 +1152,7 @@ static void report(const load *ld, const stats *st, double secs)
                 "sl_load: %" PRIu64 " requests, %" PRIu64 " ok, %" PRIu64 " rows, %.1f MB in "
                 "%.3f s: %.0f rows/s, %.1f MB/s, %.0f req/s (%d clients%s)\n",
                 st->requests, st->ok, st->rows, (double)st->raw_bytes / 1e6, secs, rps, mbps, qps,
-                ld->clients, ld->rate ? ", open loop" : "");
+                ld->clients, ld->rate > 0 ? ", open loop" : "");
         fprintf(stderr, "  status:");
         for (int i = 0; i < MAX_STATUS; i++)
             if (st->status[i])
@@ -1143,7 +1164,7 @@ static void report(const load *ld, const stats *st, double secs)
             fprintf(stderr, "; %" PRIu64 " 429 back-offs past the end dropped", st->abandoned);
         fprintf(stderr, "\n  ack latency ms: p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n", p50, p95,
                 p99, mx);
-        if (ld->rate)
+        if (ld->rate > 0)
             fprintf(stderr,
                     "  send lag ms (sent after due time; large = client or machine behind): "
                     "p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n",
@@ -1211,12 +1232,12 @@ int main(int argc, char **argv)
         }
     }
     atomic_store(&ld.next_id, ld.gen_start);
-    ld.total_work = ld.duration ? 0 : (uint64_t)ld.passes * ld.nslices;
-    ld.interval_ns = ld.rate ? (uint64_t)((double)NS / ld.rate) : 0;
-    if (ld.rate && !ld.interval_ns)
+    ld.total_work = ld.duration > 0 ? 0 : (uint64_t)ld.passes * ld.nslices;
+    ld.interval_ns = ld.rate > 0 ? (uint64_t)((double)NS / ld.rate) : 0;
+    if (ld.rate > 0 && !ld.interval_ns)
         ld.interval_ns = 1;
     ld.t0 = now_ns();
-    ld.deadline = ld.duration ? ld.t0 + (uint64_t)(ld.duration * (double)NS) : 0;
+    ld.deadline = ld.duration > 0 ? ld.t0 + (uint64_t)(ld.duration * (double)NS) : 0;
     for (int t = 0; t < ld.threads; t++) {
         if (pthread_create(&loops[t].thread, NULL, loop_run, &loops[t])) {
             fprintf(stderr, "sl_load: cannot start a thread\n");
@@ -1229,7 +1250,7 @@ int main(int argc, char **argv)
         stats_merge(&total, &loops[t].st);
     }
     uint64_t t_end = total.t_last ? total.t_last : now_ns();
-    if (ld.duration && ld.rate)
+    if (ld.duration > 0 && ld.rate > 0)
         t_end = t_end > ld.deadline ? t_end : ld.deadline;
     double secs = (double)(t_end - ld.t0) / 1e9;
     for (int t = 0; t < ld.threads; t++)
@@ -1244,8 +1265,8 @@ int main(int argc, char **argv)
         report(&ld, &total, secs);
         printf("{\"next_id\":%lld,\"acked_requests\":%" PRIu64 ",\"acked_rows\":%" PRIu64
                ",\"failed_requests\":%" PRIu64 ",\"rows_accepted\":%" PRIu64 "}\n",
-               atomic_load(&ld.next_id), total.ok, total.rows,
-               total.requests - total.ok, total.rows_accepted);
+               atomic_load(&ld.next_id), total.ok, total.rows, total.requests - total.ok,
+               total.rows_accepted);
         if (ld.ack_fd >= 0)
             close(ld.ack_fd);
     } else {

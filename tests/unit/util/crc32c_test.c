@@ -48,11 +48,11 @@ static void check_vectors(crc_fn fn)
         buf[i] = (uint8_t)(31 - i);
     assert_int_equal(fn(0, buf, 32), 0x113FDB5Cu);
     /* iSCSI SCSI Read (10) command PDU */
-    static const uint8_t pdu[48] = {
-        0x01, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
-        0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18, 0x28, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    static const uint8_t pdu[48] = {0x01, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00,
+                                    0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00,
+                                    0x00, 0x18, 0x28, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
     assert_int_equal(fn(0, pdu, sizeof(pdu)), 0xD9963A56u);
 }
 
@@ -126,7 +126,7 @@ static void test_random_hw(void **state)
 static void test_long(void **state)
 {
     (void)state;
-    const size_t lens[] = {767,   768,   769,   1023,  1024,  1535,  1536,  1537,  24575,
+    const size_t lens[] = {767,   768,   769,   1023,  1024,  1535,  1536,   1537,   24575,
                            24576, 24577, 25343, 25344, 49152, 49919, 100000, 1 << 20};
     size_t max = (1 << 20) + 16;
     uint8_t *buf = malloc(max);
@@ -157,9 +157,9 @@ static void test_long(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vectors_sw),  cmocka_unit_test(test_vectors_hw),
+        cmocka_unit_test(test_vectors_sw),       cmocka_unit_test(test_vectors_hw),
         cmocka_unit_test(test_vectors_dispatch), cmocka_unit_test(test_random_sw),
-        cmocka_unit_test(test_random_hw), cmocka_unit_test(test_long),
+        cmocka_unit_test(test_random_hw),        cmocka_unit_test(test_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -294,8 +294,10 @@ static void test_roundtrip(void **state)
     (void)state;
     char *dir = make_tmpdir();
     const size_t seg = 1 << 20;
-    const size_t sizes[] = {0, 1, 2, 7, 8, 9, 23, 24, 25, 100, 1024, 4095, 65536, 1 << 20,
-                            3 << 20 /* > segment_bytes */, 5, 0, 300000};
+    const size_t sizes[] = {0,    1,    2,     7,       8,
+                            9,    23,   24,    25,      100,
+                            1024, 4095, 65536, 1 << 20, 3 << 20 /* > segment_bytes */,
+                            5,    0,    300000};
     model m = {0};
     sl_wal_opts o = opts_for(dir, seg, false);
     sl_wal_recovery rep;
@@ -1306,7 +1308,10 @@ static void run_concurrent(uint64_t segment_bytes, uint32_t delay_us, bool with_
     releaser rel = {w, &stop, 0};
     for (int i = 0; i < THREADS; i++) {
         memset(&k[i], 0, sizeof(k[i]));
-        k[i] = (worker){.w = w, .id = i, .per_thread = per_thread, .failed_at = -1,
+        k[i] = (worker){.w = w,
+                        .id = i,
+                        .per_thread = per_thread,
+                        .failed_at = -1,
                         .check_read = !with_release};
         assert_int_equal(pthread_create(&t[i], NULL, worker_main, &k[i]), 0);
     }

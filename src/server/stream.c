@@ -23,7 +23,7 @@
  * (exponential backoff, at most 30 s) and rewinds: it discards the staged unit and takes the
  * retained txns (everything since the last flush) again from the WAL.
  *
- * Lock order: srv->mu, then stream->mu, then ckpt_mu (each may be taken alone). The lane holds
+ * Lock order: ckpt_mu, then srv->mu, then stream->mu (each may be taken alone). The lane holds
  * no lock while encoding or writing.
  */
 #define _GNU_SOURCE

@@ -1561,7 +1561,8 @@ static sl_err keys_export(const keyset *ks, sl_json_keys *out)
         return SL_NOMEM;
     char *s = out->store_;
     for (size_t i = 0; i < ks->n; i++) {
-        sl_memcpy(s, ks->bytes.ptr + ks->e[i].off, ks->e[i].len);
+        if (ks->e[i].len) /* an empty key may come before any key bytes were stored */
+            sl_memcpy(s, ks->bytes.ptr + ks->e[i].off, ks->e[i].len);
         s[ks->e[i].len] = '\0';
         out->names[i] = s;
         out->lens[i] = ks->e[i].len;

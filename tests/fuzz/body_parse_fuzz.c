@@ -33,7 +33,8 @@ static int batches_equal(const sl_batch *a, const sl_batch *b)
         if (x->width && n && memcmp(x->data, y->data, n * x->width))
             return 0;
         if (!x->width && n &&
-            (x->offsets[n] != y->offsets[n] || memcmp(x->bytes, y->bytes, x->offsets[n])))
+            (x->offsets[n] != y->offsets[n] ||
+             (x->offsets[n] && memcmp(x->bytes, y->bytes, x->offsets[n]))))
             return 0;
     }
     return 1;

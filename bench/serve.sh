@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # bench/serve.sh: `sluice serve` ingest throughput, ack latency and memory, next to
 # `sluice convert` on the same data in the same run. Prints rows/s, MB/s, p50/p95/p99 ack
-# latency and the server's peak RSS per format and request size, and the ratio
+# latency and the server's peak RSS per format and request size, and the ratios
 # serve rows/s / convert rows/s.
 #
-# usage: bench/serve.sh     (ROWS=2000000 CLIENTS=8 BIG_CLIENTS=1 SMALL_SECS=8 HALF_SECS=10
+# usage: bench/serve.sh     (ROWS=2000000 CLIENTS=8 BIG_CLIENTS=2 SMALL_SECS=8 HALF_SECS=10
 #                            BIG_MIB=1024 FORMATS="csv jsonl" REPS=3)
 # Steps, each server fresh (new data dir under TMPDIR, WAL fsync on: the default), on a free
 # 127.0.0.1 port, stopped with SIGTERM by PID and its Parquet output counted afterwards:
@@ -18,11 +18,15 @@
 #   4. one chunked upload of ~BIG_MIB MiB of CSV (the dataset repeated) streamed from a pipe
 #      by curl: rows/s and the server's peak RSS (target < 300 MiB).
 # Peak RSS is the server's VmHWM, sampled from /proc every 100 ms until it exits.
+# Two throughputs: "ack" = rows acknowledged (durable in the WAL) per second of the upload;
+# "end to end" = the same rows over the upload plus the drain (SIGTERM to exit, while the server
+# encodes and closes the Parquet of rows it had acknowledged but not yet written), comparable
+# with convert, which also ends with a closed Parquet file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-2000000}
 CLIENTS=${CLIENTS:-8}
-BIG_CLIENTS=${BIG_CLIENTS:-1}
+BIG_CLIENTS=${BIG_CLIENTS:-2}
 SMALL_SECS=${SMALL_SECS:-8}
 HALF_SECS=${HALF_SECS:-10}
 BIG_MIB=${BIG_MIB:-1024}
@@ -94,16 +98,18 @@ start_server() {
   SAMPLER=$!
 }
 
-# stop_server: SIGTERM, wait (60 s at most), then the peak RSS in MiB in $RSS_MIB
+# stop_server: SIGTERM, wait (120 s at most); sets RSS_MIB (peak RSS) and DRAIN (seconds from
+# SIGTERM to exit: the server encodes and closes what it acknowledged but had not written yet)
 stop_server() {
+  local rc=0 t0 wd
+  t0=$(date +%s.%N)
   kill -TERM "$SPID"
-  local rc=0
-  for _ in $(seq 1 600); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$SPID" 2>/dev/null; then
-    echo "  SERVER DID NOT STOP within 60 s of SIGTERM; killed" >&2
-    kill -KILL "$SPID"
-  fi
+  (sleep 120 && echo "  SERVER DID NOT STOP within 120 s of SIGTERM; killed" >&2 && kill -KILL "$SPID") &
+  wd=$!
   wait "$SPID" || rc=$?
+  DRAIN=$(calc "$(date +%s.%N) - $t0")
+  kill "$wd" 2>/dev/null || true
+  wait "$wd" 2>/dev/null || true
   wait "$SAMPLER" 2>/dev/null || true
   SPID="" SAMPLER=""
   RSS_MIB=$(calc "$(cat "$T/hwm" 2>/dev/null || echo 0) / 1024")
@@ -175,23 +181,25 @@ run_serve() {
   local rows
   rows=$(j "$T/load.json" .rows)
   if [[ " $* " == *" --duration "* ]]; then parquet_check "$rows"; else parquet_check "$rows" "$ROWS"; fi
-  local rps
+  local rps e2e
   rps=$(j "$T/load.json" .rows_per_s)
+  e2e=$(calc "$rows / ($(j "$T/load.json" .seconds) + $DRAIN)")
   local st
   st=$(jq -r '.status | to_entries | map("\(.key):\(.value)") | join(" ")' "$T/load.json")
   local cpu
   cpu=$(calc "($(tr ' ' + <"$T/ltime" | tail -1)) / $(j "$T/load.json" .seconds) * 100")
-  TABLE+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2fx |' \
+  TABLE+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2fx | %.2fx |' \
     "$fmt" "$size" "$clients" "$(f "$rps")" "$(f "$(j "$T/load.json" .mb_per_s)" 1)" \
     "$(f "$(j "$T/load.json" .req_per_s)")" "$(f "$(j "$T/load.json" .lat_ms.p50)" 2)" \
     "$(f "$(j "$T/load.json" .lat_ms.p95)" 2)" "$(f "$(j "$T/load.json" .lat_ms.p99)" 2)" \
-    "$(f "$RSS_MIB")" "$(f "$cpu")" "$CHECK ($st)" "$(calc "$rps / ${CONV[$fmt]}")")")
+    "$(f "$DRAIN" 2)" "$(f "$e2e")" "$(f "$RSS_MIB")" "$(f "$cpu")" "$CHECK ($st)" \
+    "$(calc "$rps / ${CONV[$fmt]}")" "$(calc "$e2e / ${CONV[$fmt]}")")")
   echo "${TABLE[-1]}"
   LAST_REQ_PER_S=$(j "$T/load.json" .req_per_s)
 }
 
-hdr='| format | request | clients | rows/s | MB/s | req/s | p50 ms | p95 ms | p99 ms | server RSS MiB | sl_load CPU % | rows check (status) | serve / convert |'
-sep='|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|'
+hdr='| format | request | clients | ack rows/s | MB/s | req/s | p50 ms | p95 ms | p99 ms | drain s | end-to-end rows/s | server RSS MiB | sl_load CPU % | rows check (status) | ack / convert | end-to-end / convert |'
+sep='|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|'
 echo
 echo "$hdr"
 echo "$sep"
@@ -234,13 +242,14 @@ status=$({
   -H 'Transfer-Encoding: chunked' -H 'Expect:' "$URL/ingest" || true)
 secs=$(calc "$(date +%s.%N) - $s0")
 stop_server
+e2e=$(calc "$big_rows / ($secs + $DRAIN)")
 acc=$(jq -r '.rows_accepted // "none"' "$T/big.json" 2>/dev/null || echo none)
 parquet_check "$big_rows"
 [ "$acc" = "$big_rows" ] || echo "  ANSWER MISMATCH: status $status, rows_accepted $acc, sent $big_rows: $(head -c 300 "$T/big.json")" >&2
-BIG_LINE=$(printf 'one chunked upload: %s MiB (%s rows, CSV) from a pipe: status %s, %.1f s, %s rows/s (%.2fx convert), %s MB/s, server peak RSS %s MiB (target < 300); rows check %s' \
+BIG_LINE=$(printf 'one chunked upload: %s MiB (%s rows, CSV) from a pipe: status %s, %.1f s, %s rows/s acknowledged (%.2fx convert), %s MB/s; drain %.2f s, end to end %s rows/s (%.2fx convert); server peak RSS %s MiB (target < 300); rows check %s' \
   "$(f "$(calc "($copies * $size) / 1048576")")" "$big_rows" "$status" "$secs" "$(f "$(calc "$big_rows / $secs")")" \
   "$(calc "($big_rows / $secs) / ${CONV[csv]:-1}")" "$(f "$(calc "$copies * $size / 1000000 / $secs")" 1)" \
-  "$(f "$RSS_MIB")" "$CHECK")
+  "$DRAIN" "$(f "$e2e")" "$(calc "$e2e / ${CONV[csv]:-1}")" "$(f "$RSS_MIB")" "$CHECK")
 echo "$BIG_LINE"
 
 echo

@@ -71,6 +71,12 @@ wait_http() { # URL PID
   return 1
 }
 j() { jq -r "$2" "$1"; }
+# children_cpu: sets CHILD_CPU to the user+sys seconds of this shell's reaped children so far
+# (bash `times` must run in this shell, not in $(...): a subshell starts from zero)
+children_cpu() {
+  times >"$T/times"
+  CHILD_CPU=$(sed -n 2p "$T/times" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] } printf "%.3f\n", s }')
+}
 f() { printf "%.${2:-0}f" "$1"; }
 calc() { echo "$1" | bc -l; }
 
@@ -101,13 +107,17 @@ start_server() {
 # stop_server: SIGTERM, wait (120 s at most); sets RSS_MIB (peak RSS) and DRAIN (seconds from
 # SIGTERM to exit: the server encodes and closes what it acknowledged but had not written yet)
 stop_server() {
-  local rc=0 t0 wd
+  local rc=0 t0 wd c0
+  children_cpu
+  c0=$CHILD_CPU
   t0=$(date +%s.%N)
   kill -TERM "$SPID"
   (sleep 120 && echo "  SERVER DID NOT STOP within 120 s of SIGTERM; killed" >&2 && kill -KILL "$SPID") &
   wd=$!
   wait "$SPID" || rc=$?
   DRAIN=$(calc "$(date +%s.%N) - $t0")
+  children_cpu
+  SERVER_CPU=$(calc "$CHILD_CPU - $c0") # the server's whole life: reaped just now
   kill "$wd" 2>/dev/null || true
   wait "$wd" 2>/dev/null || true
   wait "$SAMPLER" 2>/dev/null || true
@@ -150,19 +160,19 @@ us=$(calc "($(tr ' ' + <"$T/ltime" | tail -1)) * 1000000 / $(j "$T/echo.json" .o
 echo "client ceiling (sl_load -> echo_server, 1 KiB, $CLIENTS clients, both on this machine): $(f "$(j "$T/echo.json" .req_per_s)") req/s; sl_load spends $(f "$us") us of CPU per request"
 
 # ---- 1. convert ----
-declare -A CONV
+declare -A CONV CONV_CPU
 for fmt in $FORMATS; do
   in="$D/bench-$ROWS.$fmt"
-  secs=()
+  runs=()
   for ((i = 0; i < REPS; i++)); do
     rm -f "$T/conv.parquet"
-    s0=$(date +%s.%N)
-    "$SLUICE" convert "$in" "$T/conv.parquet" --quiet
-    secs+=("$(calc "$(date +%s.%N) - $s0")")
+    /usr/bin/time -f "%e %U %S %M" -o "$T/ctime" "$SLUICE" convert "$in" "$T/conv.parquet" --quiet
+    runs+=("$(cat "$T/ctime")")
   done
-  med=$(printf '%s\n' "${secs[@]}" | sort -n | sed -n "$(((REPS + 1) / 2))p")
+  read -r med cu cs crss < <(printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(((REPS + 1) / 2))p")
   CONV[$fmt]=$(calc "$ROWS / $med")
-  echo "convert $fmt: $(f "${CONV[$fmt]}") rows/s ($(f "$(calc "$(stat -c %s "$in") / 1000000 / $med")" 1) MB/s, median of $REPS)"
+  CONV_CPU[$fmt]=$(calc "($cu + $cs) * 1000000 / $ROWS")
+  echo "convert $fmt: $(f "${CONV[$fmt]}") rows/s ($(f "$(calc "$(stat -c %s "$in") / 1000000 / $med")" 1) MB/s, median of $REPS), $(f "${CONV_CPU[$fmt]}" 2) CPU s per million rows, RSS $(f "$(calc "$crss / 1024")") MiB"
   rm -f "$T/conv.parquet"
 done
 
@@ -184,22 +194,24 @@ run_serve() {
   local rps e2e
   rps=$(j "$T/load.json" .rows_per_s)
   e2e=$(calc "$rows / ($(j "$T/load.json" .seconds) + $DRAIN)")
+  local scpu
+  scpu=$(calc "$SERVER_CPU * 1000000 / $rows")
   local st
   st=$(jq -r '.status | to_entries | map("\(.key):\(.value)") | join(" ")' "$T/load.json")
   local cpu
   cpu=$(calc "($(tr ' ' + <"$T/ltime" | tail -1)) / $(j "$T/load.json" .seconds) * 100")
-  TABLE+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2fx | %.2fx |' \
+  TABLE+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2fx | %.2fx | %.2fx |' \
     "$fmt" "$size" "$clients" "$(f "$rps")" "$(f "$(j "$T/load.json" .mb_per_s)" 1)" \
     "$(f "$(j "$T/load.json" .req_per_s)")" "$(f "$(j "$T/load.json" .lat_ms.p50)" 2)" \
     "$(f "$(j "$T/load.json" .lat_ms.p95)" 2)" "$(f "$(j "$T/load.json" .lat_ms.p99)" 2)" \
-    "$(f "$DRAIN" 2)" "$(f "$e2e")" "$(f "$RSS_MIB")" "$(f "$cpu")" "$CHECK ($st)" \
-    "$(calc "$rps / ${CONV[$fmt]}")" "$(calc "$e2e / ${CONV[$fmt]}")")")
+    "$(f "$DRAIN" 2)" "$(f "$e2e")" "$(f "$RSS_MIB")" "$(f "$scpu" 2)" "$(f "$cpu")" "$CHECK ($st)" \
+    "$(calc "$rps / ${CONV[$fmt]}")" "$(calc "$e2e / ${CONV[$fmt]}")" "$(calc "$scpu / ${CONV_CPU[$fmt]}")")")
   echo "${TABLE[-1]}"
   LAST_REQ_PER_S=$(j "$T/load.json" .req_per_s)
 }
 
-hdr='| format | request | clients | ack rows/s | MB/s | req/s | p50 ms | p95 ms | p99 ms | drain s | end-to-end rows/s | server RSS MiB | sl_load CPU % | rows check (status) | ack / convert | end-to-end / convert |'
-sep='|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|'
+hdr='| format | request | clients | ack rows/s | MB/s | req/s | p50 ms | p95 ms | p99 ms | drain s | end-to-end rows/s | server RSS MiB | server CPU s / M rows | sl_load CPU % | rows check (status) | ack / convert | end-to-end / convert | CPU per row serve / convert |'
+sep='|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|'
 echo
 echo "$hdr"
 echo "$sep"
@@ -243,13 +255,15 @@ status=$({
 secs=$(calc "$(date +%s.%N) - $s0")
 stop_server
 e2e=$(calc "$big_rows / ($secs + $DRAIN)")
+bcpu=$(calc "$SERVER_CPU * 1000000 / $big_rows")
 acc=$(jq -r '.rows_accepted // "none"' "$T/big.json" 2>/dev/null || echo none)
 parquet_check "$big_rows"
 [ "$acc" = "$big_rows" ] || echo "  ANSWER MISMATCH: status $status, rows_accepted $acc, sent $big_rows: $(head -c 300 "$T/big.json")" >&2
-BIG_LINE=$(printf 'one chunked upload: %s MiB (%s rows, CSV) from a pipe: status %s, %.1f s, %s rows/s acknowledged (%.2fx convert), %s MB/s; drain %.2f s, end to end %s rows/s (%.2fx convert); server peak RSS %s MiB (target < 300); rows check %s' \
+BIG_LINE=$(printf 'one chunked upload: %s MiB (%s rows, CSV) from a pipe: status %s, %.1f s, %s rows/s acknowledged (%.2fx convert), %s MB/s; drain %.2f s, end to end %s rows/s (%.2fx convert); server CPU %.2f s per million rows (%.2fx convert); server peak RSS %s MiB (target < 300); rows check %s' \
   "$(f "$(calc "($copies * $size) / 1048576")")" "$big_rows" "$status" "$secs" "$(f "$(calc "$big_rows / $secs")")" \
   "$(calc "($big_rows / $secs) / ${CONV[csv]:-1}")" "$(f "$(calc "$copies * $size / 1000000 / $secs")" 1)" \
-  "$DRAIN" "$(f "$e2e")" "$(calc "$e2e / ${CONV[csv]:-1}")" "$(f "$RSS_MIB")" "$CHECK")
+  "$DRAIN" "$(f "$e2e")" "$(calc "$e2e / ${CONV[csv]:-1}")" "$bcpu" "$(calc "$bcpu / ${CONV_CPU[csv]:-1}")" \
+  "$(f "$RSS_MIB")" "$CHECK")
 echo "$BIG_LINE"
 
 echo

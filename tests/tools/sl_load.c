@@ -546,7 +546,10 @@ static void print_body(client *c, long status, const char *what)
     load *ld = c->lp->ld;
     if (atomic_fetch_add(&ld->printed, 1) >= MAX_PRINTED_BODIES)
         return;
-    fprintf(stderr, "sl_load: %s %ld: %.400s\n", what, status, c->resp_len ? c->resp : "(empty)");
+    int n = (int)(c->resp_len < 400 ? c->resp_len : 400);
+    while (n > 0 && (c->resp[n - 1] == '\n' || c->resp[n - 1] == '\r'))
+        n--;
+    fprintf(stderr, "sl_load: %s %ld: %.*s\n", what, status, n, n ? c->resp : "(empty)");
 }
 
 static void client_done(client *c, CURLcode rc, uint64_t now)
@@ -875,7 +878,8 @@ static void usage(FILE *f)
         "  and its latency includes the wait. Other non-2xx answers are counted by status (the\n"
         "  first %d bodies printed) and not retried.\n"
         "\n"
-        "exit: 0 success; 1 row-count mismatch or usage error; 2 the server could not be reached\n",
+        "exit: 0 success; 1 usage error, row-count mismatch or no 2xx answer at all; 2 the\n"
+        "      server could not be reached\n",
         MAX_PRINTED_BODIES);
 }
 
@@ -1281,6 +1285,10 @@ int main(int argc, char **argv)
                 "sl_load: MISMATCH: %" PRIu64 " rows sent in 2xx requests, answers say %" PRIu64
                 " accepted (%" PRIu64 " answers differ, %" PRIu64 " without rows_accepted)\n",
                 total.rows, total.rows_accepted, total.mismatched, total.unparsed);
+        rc = 1;
+    }
+    if (!total.ok) {
+        fprintf(stderr, "sl_load: no request was accepted (no 2xx answer)\n");
         rc = 1;
     }
     return rc;

@@ -34,6 +34,7 @@
 #include "parse/csv.h"
 #include "server/body_parse.h"
 #include "server/server.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
 #define MAX_RECORD ((size_t)16 << 20)
@@ -89,13 +90,6 @@ typedef struct req {
     sl_mseries *m_latency;
 } req;
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int64_t wall_us(void)
 {
     struct timespec ts;
@@ -113,7 +107,7 @@ static void count_request(req *r, unsigned status)
     const char *lv[2] = {route_names[r->route], code};
     sl_mseries_inc(sl_mfamily_series(srv->m_requests, lv));
     const char *rv[1] = {route_names[r->route]};
-    sl_mseries_observe(sl_mfamily_series(srv->m_latency, rv), mono_now() - r->t0);
+    sl_mseries_observe(sl_mfamily_series(srv->m_latency, rv), sl_mono_seconds() - r->t0);
 }
 
 static enum MHD_Result send_body(req *r, struct MHD_Connection *c, unsigned status,
@@ -361,19 +355,14 @@ static sl_err load_model(sl_server *srv, const char *name, sl_schema **out, char
 {
     char path[1200];
     snprintf(path, sizeof(path), "%s/%s.json", srv->cfg.models_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    sl_err err = sl_read_file(path, &b, (size_t)4 << 20);
+    if (err == SL_RETRY) {
+        sl_buf_release(&b);
         snprintf(msg, msgn, "model '%s' not found (looked for %.300s)", name, path);
         return SL_RETRY;
     }
-    sl_buf b;
-    sl_buf_init(&b, (size_t)4 << 20);
-    sl_err err = SL_OK;
-    char tmp[8192];
-    size_t n;
-    while (!err && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-        err = sl_buf_append(&b, tmp, n);
-    fclose(f);
     sl_model *m = NULL;
     char emsg[256] = "";
     if (!err)
@@ -484,7 +473,7 @@ static bool txn_grow(req *r)
 static bool wait_for_queue(req *r)
 {
     sl_server *srv = r->srv;
-    double start = mono_now();
+    double start = sl_mono_seconds();
     bool counted = false;
     while (sl_streams_queued_rows(srv) > srv->cfg.queue_capacity) {
         if (!counted) {
@@ -492,7 +481,7 @@ static bool wait_for_queue(req *r)
             sl_mseries_inc(sl_mfamily_series(srv->m_throttled, lv));
             counted = true;
         }
-        if (mono_now() - start > srv->cfg.upload_stall_timeout) {
+        if (sl_mono_seconds() - start > srv->cfg.upload_stall_timeout) {
             fail(r, 503, "queue_full", "retry later; the encoders are behind",
                  "the ingest queue stayed over QUEUE_CAPACITY (%llu rows) for %.0f s",
                  (unsigned long long)srv->cfg.queue_capacity, srv->cfg.upload_stall_timeout);
@@ -509,22 +498,16 @@ static sl_err wal_append_wait(req *r, uint8_t type, const struct iovec *iov, int
                               uint64_t *lsn, sl_wal_loc *loc)
 {
     sl_server *srv = r->srv;
-    double start = mono_now();
+    double start = sl_mono_seconds();
     for (;;) {
         sl_err err = sl_wal_append(srv->wal, type, iov, n, lsn, loc);
         if (err != SL_FULL)
             return err;
-        if (mono_now() - start > srv->cfg.upload_stall_timeout)
+        if (sl_mono_seconds() - start > srv->cfg.upload_stall_timeout)
             return SL_FULL;
         const char *lv[1] = {"wal_full_slowed"};
         sl_mseries_inc(sl_mfamily_series(srv->m_throttled, lv));
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 50 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = sl_deadline_after(0.05);
         pthread_mutex_lock(&srv->mu);
         pthread_cond_timedwait(&srv->space_cv, &srv->mu, &until);
         pthread_mutex_unlock(&srv->mu);
@@ -601,7 +584,7 @@ static void do_piece(req *r, const uint8_t *p, size_t n, uint64_t first_line)
     uint8_t h[SL_DATA_HDR];
     sl_txn *t = r->t;
     sl_put_u64(h, t->txn);
-    sl_put_u32(h + 8, (uint32_t)t->ndata);
+    sl_store_le32(h + 8, (uint32_t)t->ndata);
     h[12] = (uint8_t)r->fmt;
     h[13] = t->flags;
     sl_put_u16(h + 14, (uint16_t)r->hdr_len);
@@ -904,11 +887,7 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
     }
     sl_mseries_add(sl_mfamily_series(srv->m_rows, sv), (double)r->res.rows_ok);
     sl_mseries_add(sl_mfamily_series(srv->m_bytes, sv), (double)r->body_bytes);
-    sl_mseries_observe(sl_mfamily_series0(srv->m_fsyncs), (double)r->body_bytes);
-    for (size_t i = 0; i < r->res.nreports && i < 1; i++) {
-        const char *lv[2] = {r->stream, r->res.reports[i].code};
-        (void)lv;
-    }
+    sl_mseries_observe(sl_mfamily_series0(srv->m_body_size), (double)r->body_bytes);
     if (r->res.rows_rejected) {
         const char *lv[2] = {r->stream, "any"};
         sl_mseries_add(sl_mfamily_series(srv->m_rejected, lv), (double)r->res.rows_rejected);
@@ -1259,7 +1238,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (!r)
             return MHD_NO;
         r->srv = srv;
-        r->t0 = mono_now();
+        r->t0 = sl_mono_seconds();
         sl_buf_init(&r->buf, 0);
         sl_buf_init(&r->rejects, 0);
         atomic_fetch_add(&srv->active_requests, 1);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "server/server.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
 void sl_serve_config_default(sl_serve_config *c)
@@ -197,33 +198,16 @@ static sl_err register_metrics(sl_server *srv)
     srv->m_up = sl_metrics_family(m, SL_M_GAUGE, "sluice_sink_up",
                                   "1 when every stream's sink works, 0 while one is failing.",
                                   NULL, NULL, 0);
-    srv->m_fsyncs = sl_metrics_family(m, SL_M_HISTOGRAM, "sluice_ingest_request_body_bytes",
+    srv->m_body_size = sl_metrics_family(m, SL_M_HISTOGRAM, "sluice_ingest_request_body_bytes",
                                       "Decoded body size of ingest requests.", NULL, size_buckets,
                                       sizeof(size_buckets) / sizeof(size_buckets[0]));
     if (!srv->m_rows || !srv->m_rejected || !srv->m_bytes || !srv->m_requests ||
         !srv->m_latency || !srv->m_throttled || !srv->m_flushes || !srv->m_files ||
         !srv->m_out_bytes || !srv->m_sink_fail || !srv->m_queue_rows || !srv->m_cache ||
         !srv->m_wal_bytes || !srv->m_wal_segments || !srv->m_fsync || !srv->m_rss ||
-        !srv->m_inflight || !srv->m_lag || !srv->m_up || !srv->m_fsyncs)
+        !srv->m_inflight || !srv->m_lag || !srv->m_up || !srv->m_body_size)
         return SL_NOMEM;
     return sl_metrics_on_collect(m, collect, srv);
-}
-
-static sl_err mkdir_p(const char *path)
-{
-    char tmp[1100];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return SL_IO;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        return SL_IO;
-    return SL_OK;
 }
 
 /* Staged files of a previous run are worthless: their rows come again from the WAL. */
@@ -265,7 +249,7 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     const char *dirs[] = {cfg->data_dir, srv->wal_dir, srv->out_dir, srv->stage_dir,
                           srv->streams_dir};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-        if (mkdir_p(dirs[i])) {
+        if (sl_mkdirs(dirs[i])) {
             snprintf(msg, msgn, "cannot create directory %s: %s", dirs[i], strerror(errno));
             err = SL_IO;
             goto fail;

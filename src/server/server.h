@@ -107,6 +107,8 @@ typedef struct sl_txn {
 } sl_txn;
 
 void sl_txn_free(sl_server *srv, sl_txn *t);
+/* Drops the parsed rows of a txn (and their cache budget); it is parsed again from the WAL. */
+void sl_txn_uncache(sl_server *srv, sl_txn *t);
 
 typedef struct sl_stream sl_stream;
 
@@ -163,7 +165,7 @@ struct sl_server {
     /* metrics */
     sl_mfamily *m_rows, *m_rejected, *m_bytes, *m_requests, *m_latency, *m_throttled;
     sl_mfamily *m_flushes, *m_files, *m_out_bytes, *m_sink_fail, *m_queue_rows, *m_rss;
-    sl_mfamily *m_wal_bytes, *m_wal_segments, *m_fsync, *m_fsyncs, *m_inflight, *m_cache;
+    sl_mfamily *m_wal_bytes, *m_wal_segments, *m_fsync, *m_body_size, *m_inflight, *m_cache;
     sl_mfamily *m_lag, *m_up;
 
     void *http; /* http.c state */
@@ -189,16 +191,11 @@ SL_NODISCARD sl_err sl_http_start(sl_server *srv, char *msg, size_t msgn);
 void sl_http_quiesce(sl_server *srv); /* stop accepting new connections */
 void sl_http_stop(sl_server *srv);    /* waits for in-flight requests */
 
-/* little-endian record helpers */
+/* little-endian record helpers (32-bit: sl_store_le32 / sl_load_le32 in util/buf.h) */
 static inline void sl_put_u16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
-}
-static inline void sl_put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline void sl_put_u64(uint8_t *p, uint64_t v)
 {
@@ -208,13 +205,6 @@ static inline void sl_put_u64(uint8_t *p, uint64_t v)
 static inline uint16_t sl_get_u16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));
-}
-static inline uint32_t sl_get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
 }
 static inline uint64_t sl_get_u64(const uint8_t *p)
 {

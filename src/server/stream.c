@@ -41,6 +41,7 @@
 #include "server/body_parse.h"
 #include "server/server.h"
 #include "util/crc32c.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
 struct sl_stream {
@@ -96,13 +97,6 @@ struct sl_stream {
 
 static pthread_mutex_t ckpt_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 bool sl_stream_name_valid(const char *name, size_t n)
 {
     if (n == 0 || n > 64 || name[0] == '.' || name[0] == '_' || name[0] == '-')
@@ -129,24 +123,8 @@ const char *sl_stream_name(const sl_stream *st)
     return st->name;
 }
 
-void sl_txn_free(sl_server *srv, sl_txn *t)
-{
-    if (!t)
-        return;
-    sl_batch_destroy(t->batch);
-    sl_buf_release(&t->rejects);
-    if (t->cache_charge)
-        sl_server_cache_give(srv, t->cache_charge);
-    free(t->piece_rows);
-    free(t->piece_rejs);
-    free(t->piece_rej_bytes);
-    free(t->locs);
-    free(t->lsns);
-    free(t);
-}
-
 /* Drops the parsed copy of a txn (it is parsed again from the WAL if needed). */
-static void txn_uncache(sl_server *srv, sl_txn *t)
+void sl_txn_uncache(sl_server *srv, sl_txn *t)
 {
     sl_batch_destroy(t->batch);
     t->batch = NULL;
@@ -161,47 +139,17 @@ static void txn_uncache(sl_server *srv, sl_txn *t)
     t->cache_charge = 0;
 }
 
+void sl_txn_free(sl_server *srv, sl_txn *t)
+{
+    if (!t)
+        return;
+    sl_txn_uncache(srv, t);
+    free(t->locs);
+    free(t->lsns);
+    free(t);
+}
+
 /* ---- files ------------------------------------------------------------------------------ */
-
-static sl_err fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return SL_IO;
-    int rc = fsync(fd);
-    close(fd);
-    return rc ? SL_IO : SL_OK;
-}
-
-/* mkdir -p, fsyncing the parent of every directory it creates. */
-static sl_err mkdirs(const char *path)
-{
-    char tmp[1400];
-    size_t n = strlen(path);
-    if (n >= sizeof(tmp))
-        return SL_INVALID;
-    memcpy(tmp, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] != '/' && tmp[i] != 0)
-            continue;
-        char saved = tmp[i];
-        tmp[i] = 0;
-        if (mkdir(tmp, 0755) == 0) {
-            char *slash = strrchr(tmp, '/');
-            if (slash && slash != tmp) {
-                *slash = 0;
-                sl_err err = fsync_dir(tmp);
-                *slash = '/';
-                if (err)
-                    return err;
-            }
-        } else if (errno != EEXIST) {
-            return errno == ENOSPC ? SL_NOSPACE : SL_IO;
-        }
-        tmp[i] = saved;
-    }
-    return SL_OK;
-}
 
 /* Writes a small file atomically: tmp, fdatasync, rename, fsync the directory. */
 static sl_err write_atomic(const char *dir, const char *name, const void *p, size_t n)
@@ -219,37 +167,9 @@ static sl_err write_atomic(const char *dir, const char *name, const void *p, siz
     if (!err && rename(tmp, path))
         err = SL_IO;
     if (!err)
-        err = fsync_dir(dir);
+        err = sl_fsync_dir(dir);
     if (err)
         unlink(tmp);
-    return err;
-}
-
-static sl_err read_file(const char *path, sl_buf *out, size_t max)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? SL_RETRY : SL_IO;
-    sl_err err = SL_OK;
-    for (;;) {
-        if ((err = sl_buf_reserve(out, 65536)))
-            break;
-        ssize_t r = read(fd, out->ptr + out->len, 65536);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            err = SL_IO;
-            break;
-        }
-        if (r == 0)
-            break;
-        out->len += (size_t)r;
-        if (out->len > max) {
-            err = SL_FULL;
-            break;
-        }
-    }
-    close(fd);
     return err;
 }
 
@@ -266,7 +186,7 @@ static sl_err ckpt_write_locked(sl_server *srv)
     sl_err err = sl_buf_append(&b, "SLCKPT01", 8);
     pthread_mutex_lock(&srv->mu);
     size_t n = srv->nstreams;
-    sl_put_u32(tmp, (uint32_t)n);
+    sl_store_le32(tmp, (uint32_t)n);
     if (!err)
         err = sl_buf_append(&b, tmp, 4);
     for (size_t i = 0; !err && i < n; i++) {
@@ -288,7 +208,7 @@ static sl_err ckpt_write_locked(sl_server *srv)
     }
     pthread_mutex_unlock(&srv->mu);
     if (!err) {
-        sl_put_u32(tmp, sl_crc32c(0, b.ptr, b.len));
+        sl_store_le32(tmp, sl_crc32c(0, b.ptr, b.len));
         err = sl_buf_append(&b, tmp, 4);
     }
     if (!err)
@@ -303,7 +223,7 @@ static sl_err ckpt_load(sl_server *srv)
     snprintf(path, sizeof(path), "%s/checkpoint", srv->cfg.data_dir);
     sl_buf b;
     sl_buf_init(&b, 0);
-    sl_err err = read_file(path, &b, (size_t)64 << 20);
+    sl_err err = sl_read_file(path, &b, (size_t)64 << 20);
     if (err == SL_RETRY) {
         sl_buf_release(&b);
         return SL_OK; /* first start */
@@ -312,12 +232,12 @@ static sl_err ckpt_load(sl_server *srv)
         goto out;
     err = SL_FORMAT;
     if (b.len < 16 || memcmp(b.ptr, "SLCKPT01", 8) ||
-        sl_crc32c(0, b.ptr, b.len - 4) != sl_get_u32(b.ptr + b.len - 4)) {
+        sl_crc32c(0, b.ptr, b.len - 4) != sl_load_le32(b.ptr + b.len - 4)) {
         sl_log(SL_LOG_ERROR, "checkpoint file is corrupt", SL_KS("path", path));
         goto out;
     }
     size_t end = b.len - 4, off = 12;
-    uint32_t n = sl_get_u32(b.ptr + 8);
+    uint32_t n = sl_load_le32(b.ptr + 8);
     for (uint32_t i = 0; i < n; i++) {
         if (off + 2 > end)
             goto out;
@@ -529,7 +449,7 @@ sl_err sl_stream_commit(sl_stream *st, sl_txn *t)
     t->first_reject = st->next_reject;
     sl_put_u64(h, t->txn);
     sl_put_u64(h + 8, t->first_data_lsn);
-    sl_put_u32(h + 16, (uint32_t)t->ndata);
+    sl_store_le32(h + 16, (uint32_t)t->ndata);
     h[20] = t->format;
     h[21] = t->flags;
     sl_put_u16(h + 22, (uint16_t)nl);
@@ -613,7 +533,7 @@ static void unit_touch(sl_stream *st, const sl_txn *t)
     st->unit_rej0 = st->pos_rej;
     st->unit_seg = t->commit_segment;
     st->unit_received_us = t->received_us;
-    st->unit_opened = mono_now();
+    st->unit_opened = sl_mono_seconds();
     st->unit_bytes = 0;
 }
 
@@ -719,14 +639,14 @@ static void day_of(int64_t us, char *out, size_t n)
  * rename is made durable by fsyncing the target directory. */
 static sl_err publish_local(const char *staged, const char *dir, const char *name)
 {
-    sl_err err = mkdirs(dir);
+    sl_err err = sl_mkdirs(dir);
     if (err)
         return err;
     char path[1600];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (rename(staged, path))
         return errno == ENOSPC ? SL_NOSPACE : SL_IO;
-    return fsync_dir(dir);
+    return sl_fsync_dir(dir);
 }
 
 static sl_err sync_close(int *fd)
@@ -985,7 +905,7 @@ static sl_err lane_txn(sl_stream *st, sl_txn *t)
             row_seq += t->piece_rows[i];
         }
         if (!err)
-            txn_uncache(st->srv, t);
+            sl_txn_uncache(st->srv, t);
     } else {
         sl_bodyp *bp = NULL;
         for (size_t i = 0; !err && i < t->ndata; i++) {
@@ -1036,7 +956,7 @@ static void lane_rewind(sl_stream *st)
     st->pos_rej = st->flushed_reject;
     pthread_mutex_unlock(&ckpt_mu);
     for (sl_txn *t = st->retained; t; t = t->next) /* only the lane changes the list */
-        txn_uncache(st->srv, t);
+        sl_txn_uncache(st->srv, t);
     pthread_mutex_lock(&st->mu);
     if (st->retained) {
         for (sl_txn *t = st->retained; t; t = t->next)
@@ -1058,14 +978,7 @@ static void lane_backoff(sl_stream *st)
     if (delay > 30)
         delay = 30;
     delay *= 0.5 + (double)(rand() % 1000) / 2000.0; /* jitter */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)delay;
-    until.tv_nsec += (long)((delay - (double)(time_t)delay) * 1e9);
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = sl_deadline_after(delay);
     pthread_mutex_lock(&st->mu);
     if (!st->stop)
         pthread_cond_timedwait(&st->cv, &st->mu, &until);
@@ -1110,18 +1023,10 @@ static void *lane_main(void *arg)
                 break;
             }
             if (st->unit_open && !st->has_intent) {
-                double age = mono_now() - st->unit_opened;
+                double age = sl_mono_seconds() - st->unit_opened;
                 if (age >= srv->cfg.flush_interval)
                     break; /* flush by age */
-                double wait = srv->cfg.flush_interval - age;
-                struct timespec until;
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_sec += (time_t)wait;
-                until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
-                if (until.tv_nsec >= 1000000000L) {
-                    until.tv_sec++;
-                    until.tv_nsec -= 1000000000L;
-                }
+                struct timespec until = sl_deadline_after(srv->cfg.flush_interval - age);
                 pthread_cond_timedwait(&st->cv, &st->mu, &until);
             } else {
                 pthread_cond_wait(&st->cv, &st->mu);
@@ -1203,7 +1108,7 @@ sl_err sl_streams_load(sl_server *srv)
         sl_buf_init(&b, 0);
         sl_buf_init(&mb, 0);
         snprintf(path, sizeof(path), "%s/%s", srv->streams_dir, e->d_name);
-        err = read_file(path, &b, (size_t)16 << 20);
+        err = sl_read_file(path, &b, (size_t)16 << 20);
         sl_schema *schema = NULL;
         char emsg[256] = "";
         if (!err)
@@ -1214,7 +1119,7 @@ sl_err sl_streams_load(sl_server *srv)
         } else {
             snprintf(path, sizeof(path), "%s/%s.model", srv->streams_dir, name);
             char *model = NULL;
-            if (read_file(path, &mb, 4096) == SL_OK && mb.len && !sl_buf_putc(&mb, 0))
+            if (sl_read_file(path, &mb, 4096) == SL_OK && mb.len && !sl_buf_putc(&mb, 0))
                 model = (char *)mb.ptr;
             sl_stream *st;
             err = stream_new(srv, name, schema, model, &st);
@@ -1314,7 +1219,7 @@ static sl_err on_record(void *ctx, const sl_wal_rec *rec)
     if (p)
         *pp = p->next;
     rc->txns++;
-    uint32_t ndata = sl_get_u32(d + 16);
+    uint32_t ndata = sl_load_le32(d + 16);
     sl_stream *st = sl_stream_find(srv, name);
     sl_err err = SL_OK;
     if (st) {
@@ -1361,26 +1266,16 @@ static sl_err on_record(void *ctx, const sl_wal_rec *rec)
         p->locs = NULL;
         p->lsns = NULL;
     }
-    if (st->next_row < t->first_row + t->nrows)
-        st->next_row = t->first_row + t->nrows;
-    if (st->next_reject < t->first_reject + t->nrejects)
-        st->next_reject = t->first_reject + t->nrejects;
-    if (t->first_row + t->nrows <= st->flushed_row &&
-        t->first_reject + t->nrejects <= st->flushed_reject) {
-        rc->skipped++;
-        sl_txn_free(srv, t);
-    } else {
-        pthread_mutex_lock(&st->mu);
-        if (!st->expect_set) {
-            st->expect_row = t->first_row;
-            st->expect_reject = t->first_reject;
-            st->expect_set = true;
-        }
-        st->backlog++;
-        pthread_mutex_unlock(&st->mu);
-        sl_stream_push(st, t);
-        rc->pushed++;
+    pthread_mutex_lock(&st->mu);
+    if (!st->expect_set) {
+        st->expect_row = t->first_row;
+        st->expect_reject = t->first_reject;
+        st->expect_set = true;
     }
+    st->backlog++;
+    pthread_mutex_unlock(&st->mu);
+    sl_stream_push(st, t);
+    rc->pushed++;
 out:
     if (p) {
         free(p->locs);

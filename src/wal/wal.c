@@ -79,6 +79,7 @@
 #include <unistd.h>
 
 #include "util/crc32c.h"
+#include "util/fsutil.h"
 
 #define SEG_HDR ((uint64_t)SL__WAL_SEG_HDR)
 #define REC_HDR ((uint64_t)SL__WAL_REC_HDR)
@@ -170,13 +171,6 @@ static uint64_t rec_size(uint64_t len)
     return REC_HDR + pad8(len);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void seg_name(char *buf, uint64_t number, const char *suffix)
 {
     snprintf(buf, NAME_LEN, "%016" PRIx64 ".wal%s", number, suffix);
@@ -237,9 +231,9 @@ static int do_sync(sl_wal *w, int fd, bool full, double *secs)
             break;
         }
     }
-    double t0 = now_seconds();
+    double t0 = sl_mono_seconds();
     int r = full ? fsync(fd) : fdatasync(fd);
-    *secs += now_seconds() - t0;
+    *secs += sl_mono_seconds() - t0;
     return r ? errno : 0;
 }
 
@@ -733,47 +727,6 @@ void sl_wal_opts_default(sl_wal_opts *o)
     o->segment_bytes = DEFAULT_SEGMENT_BYTES;
 }
 
-/* mkdir -p; fsyncs the parent of every directory it creates. */
-static sl_err mkdir_p(const char *dir)
-{
-    size_t n = strlen(dir);
-    char *p = malloc(n + 1);
-    if (!p)
-        return SL_NOMEM;
-    memcpy(p, dir, n + 1);
-    sl_err err = SL_OK;
-    for (size_t i = 1; i <= n && !err; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        if (p[i - 1] == '/')
-            continue;
-        char save = p[i];
-        p[i] = '\0';
-        if (mkdir(p, 0755) == 0) {
-            char *slash = strrchr(p, '/');
-            int pfd;
-            if (slash == p) {
-                pfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            } else if (slash) {
-                *slash = '\0';
-                pfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                *slash = '/';
-            } else {
-                pfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            }
-            if (pfd < 0 || fsync(pfd) != 0)
-                err = SL_IO;
-            if (pfd >= 0)
-                close(pfd);
-        } else if (errno != EEXIST) {
-            err = errno == ENOSPC || errno == EDQUOT ? SL_NOSPACE : SL_IO;
-        }
-        p[i] = save;
-    }
-    free(p);
-    return err;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -1230,7 +1183,7 @@ sl_err sl_wal_open(const sl_wal_opts *o, sl_wal **out, sl_wal_recovery *rep)
         goto out_free;
     }
     w->o.dir = w->dir_copy;
-    err = mkdir_p(o->dir);
+    err = sl_mkdirs(o->dir);
     if (err) {
         msg(rep, "cannot create directory %s: %s", o->dir, strerror(errno));
         goto out_free;

@@ -905,7 +905,14 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
                             (unsigned long long)r->res.rows_rejected,
                             (unsigned long long)r->body_bytes);
     if (!err && r->res.rows_rejected) {
-        err = sl_buf_printf(&b, "\"dead_letters\":\"%s/%s/_rejects/\",", srv->out_dir, r->stream);
+        char where[1400];
+        srv->sink->describe(srv->sink, r->stream, where, sizeof(where) - 16);
+        strcat(where, "_rejects/");
+        err = sl_buf_puts(&b, "\"dead_letters\":");
+        if (!err)
+            err = sl_buf_json_str(&b, where, strlen(where));
+        if (!err)
+            err = sl_buf_puts(&b, ",");
     }
     if (!err)
         err = put_reports(&b, r);

@@ -233,6 +233,8 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     if (!srv)
         return SL_NOMEM;
     srv->cfg = *cfg;
+    srv->sink = cfg->sink; /* owned from here on, even if opening fails */
+    srv->cfg.sink = NULL;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->space_cv, NULL);
     atomic_store(&srv->recovering, true);
@@ -255,6 +257,20 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
             goto fail;
         }
     clean_stage(srv->stage_dir);
+    if (!srv->sink)
+        srv->sink = sl_sink_local_create(srv->out_dir);
+    if (!srv->sink) {
+        snprintf(msg, msgn, "out of memory");
+        err = SL_NOMEM;
+        goto fail;
+    }
+    if (srv->sink->check) {
+        sl_sink_error se = {0};
+        if (srv->sink->check(srv->sink, &se))
+            sl_log(SL_LOG_WARN, "sink not reachable at start; data waits in the WAL",
+                   SL_KS("sink", srv->sink->kind), SL_KS("error", se.message),
+                   SL_KS("hint", se.hint));
+    }
     if ((err = sl_metrics_create(&srv->metrics)) || (err = register_metrics(srv))) {
         snprintf(msg, msgn, "out of memory");
         goto fail;
@@ -353,6 +369,8 @@ void sl_server_close(sl_server *srv)
     sl_streams_free(srv);
     sl_wal_close(srv->wal);
     sl_metrics_destroy(srv->metrics);
+    if (srv->sink)
+        srv->sink->destroy(srv->sink);
     free(srv->inflight_lsn);
     pthread_mutex_destroy(&srv->mu);
     pthread_cond_destroy(&srv->space_cv);

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "metrics/metrics.h"
+#include "sink/sink.h"
 #include "sluice.h"
 #include "util/buf.h"
 #include "wal/wal.h"
@@ -74,6 +75,7 @@ typedef struct sl_serve_config {
     sl_codec codec;
     int encode_threads;
     char log_level[16];
+    sl_file_sink *sink;          /* where files go; NULL = local DATA/out. The server owns it. */
 } sl_serve_config;
 
 void sl_serve_config_default(sl_serve_config *c);
@@ -149,6 +151,7 @@ struct sl_server {
     char streams_dir[1100];
     sl_wal *wal;
     sl_metrics *metrics;
+    sl_file_sink *sink; /* cfg.sink, or the local DATA/out sink */
 
     pthread_mutex_t mu; /* streams list, in-flight set, cache budget */
     pthread_cond_t space_cv; /* WAL space or cache freed */

@@ -88,7 +88,7 @@ struct sl_stream {
     sl_buf rec;
     unsigned failures;
     atomic_bool failing;
-    char fail_reason[256];
+    char fail_reason[1024];
     pthread_mutex_t fail_mu;
 
     sl_mseries *m_flush_rows, *m_flush_bytes, *m_flush_age, *m_flush_stop, *m_files_parquet,
@@ -491,12 +491,10 @@ void sl_stream_push(sl_stream *st, sl_txn *t)
 
 /* ---- lane: the unit being written ------------------------------------------------------- */
 
-static void set_failing(sl_stream *st, const char *fmt, const char *detail)
-    __attribute__((format(printf, 2, 0)));
-static void set_failing(sl_stream *st, const char *fmt, const char *detail)
+static void set_failing(sl_stream *st, const char *what, const char *detail)
 {
     pthread_mutex_lock(&st->fail_mu);
-    snprintf(st->fail_reason, sizeof(st->fail_reason), fmt, detail);
+    snprintf(st->fail_reason, sizeof(st->fail_reason), "%.60s: %.900s", what, detail);
     pthread_mutex_unlock(&st->fail_mu);
     atomic_store(&st->failing, true);
 }
@@ -626,28 +624,6 @@ static sl_err write_rejects(sl_stream *st, const sl_txn *t, const uint8_t *p, si
     return sl_write_all(st->rj_fd, p, n);
 }
 
-static void day_of(int64_t us, char *out, size_t n)
-{
-    time_t s = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, n, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-             tm.tm_mday % 100);
-}
-
-/* Moves a staged file to its final name: the directory is created (fsynced) if needed, the
- * rename is made durable by fsyncing the target directory. */
-static sl_err publish_local(const char *staged, const char *dir, const char *name)
-{
-    sl_err err = sl_mkdirs(dir);
-    if (err)
-        return err;
-    char path[1600];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (rename(staged, path))
-        return errno == ENOSPC ? SL_NOSPACE : SL_IO;
-    return sl_fsync_dir(dir);
-}
 
 static sl_err sync_close(int *fd)
 {
@@ -725,25 +701,28 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
         }
         pthread_mutex_unlock(&ckpt_mu);
     }
-    char day[16], dir[1400], name[160];
-    day_of(st->unit_received_us, day, sizeof(day));
+    sl_sink_error se = {0};
+    char key[1400];
     uint64_t pq_bytes = 0;
+    sl_obj obj = {SL_OBJ_PARQUET, st->name, st->unit_received_us, st->unit_seg, row0, row1 - 1,
+                  NULL};
     if (!err && row1 > row0) {
         stage = "publishing the Parquet file";
         struct stat sb;
         if (stat(st->pw_path, &sb) == 0)
             pq_bytes = (uint64_t)sb.st_size;
-        snprintf(dir, sizeof(dir), "%s/%s/dt=%s", srv->out_dir, st->name, day);
-        snprintf(name, sizeof(name), "part-%06" PRIu64 "-%012" PRIu64 "-%012" PRIu64 ".parquet",
-                 st->unit_seg, row0, row1 - 1);
-        err = publish_local(st->pw_path, dir, name);
+        err = sl_sink_key(srv->sink->layout, &obj, key, sizeof(key));
+        if (!err)
+            err = srv->sink->publish(srv->sink, st->pw_path, key, &se);
     }
     if (!err && rej1 > rej0) {
         stage = "publishing the rejects file";
-        snprintf(dir, sizeof(dir), "%s/%s/_rejects/dt=%s", srv->out_dir, st->name, day);
-        snprintf(name, sizeof(name), "rejects-%06" PRIu64 "-%012" PRIu64 "-%012" PRIu64 ".ndjson",
-                 st->unit_seg, rej0, rej1 - 1);
-        err = publish_local(st->rj_path, dir, name);
+        obj.kind = SL_OBJ_REJECTS;
+        obj.first = rej0;
+        obj.last = rej1 - 1;
+        err = sl_sink_key(srv->sink->layout, &obj, key, sizeof(key));
+        if (!err)
+            err = srv->sink->publish(srv->sink, st->rj_path, key, &se);
     }
     if (!err) {
         stage = "writing the checkpoint";
@@ -763,12 +742,19 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
     if (err) {
         sl_mseries_inc(st->m_sink_fail);
         int saved = errno;
-        char detail[200];
-        snprintf(detail, sizeof(detail), "%s: %s (%.100s)", stage, sl_strerror(err),
-                 strerror(saved));
-        set_failing(st, "local sink failing: %s", detail);
+        char detail[900];
+        if (se.message[0])
+            snprintf(detail, sizeof(detail), "%s: %.500s%s%.250s", stage, se.message,
+                     se.hint[0] ? "; hint: " : "", se.hint);
+        else
+            snprintf(detail, sizeof(detail), "%s: %s (%.100s)", stage, sl_strerror(err),
+                     strerror(saved));
+        char what[64];
+        snprintf(what, sizeof(what), "%.16s sink failing", srv->sink->kind);
+        set_failing(st, what, detail);
         sl_log(SL_LOG_ERROR, "flush failed", SL_KS("stream", st->name), SL_KS("stage", stage),
-               SL_KS("error", sl_strerror(err)), SL_KS("errno", strerror(errno)));
+               SL_KS("sink", srv->sink->kind), SL_KS("error", sl_strerror(err)),
+               SL_KS("detail", detail));
         return err;
     }
     st->unit_open = false;
@@ -1060,7 +1046,7 @@ static void *lane_main(void *arg)
             if (err != SL_OK && !atomic_load(&st->failing)) {
                 char d[64];
                 snprintf(d, sizeof(d), "%s", sl_strerror(err));
-                set_failing(st, "writing output failed: %s", d);
+                set_failing(st, "writing output failed", d);
                 sl_mseries_inc(st->m_sink_fail);
                 sl_log(SL_LOG_ERROR, "lane failed; will retry from the WAL",
                        SL_KS("stream", st->name), SL_KS("error", sl_strerror(err)));

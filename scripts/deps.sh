@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config git clang libclang-rt-14-dev
   libsnappy-dev libzstd-dev liblz4-dev zlib1g-dev
-  libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
   curl prometheus
   python3 python3-pandas zstd gzip bsdutils time bc
   nodejs npm
@@ -37,5 +37,14 @@ want=$(sha256sum tests/readers/package.json | cut -c1-64)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "deps: installing npm readers (tests/readers)"
   (cd tests/readers && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" > "$stamp"
+fi
+
+# test services (tests/services: s3rver behind the SigV4-checking proxy): same stamp rule
+stamp=tests/services/node_modules/.sluice-stamp
+want=$(sha256sum tests/services/package.json | cut -c1-64)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "deps: installing npm test services (tests/services)"
+  (cd tests/services && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$want" > "$stamp"
 fi

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sink/s3/s3.h"
 #include "sluice.h"
 
 static void usage(FILE *f)
@@ -50,6 +51,11 @@ static void usage(FILE *f)
             "  --threads N               threads (default: all cores)\n"
             "  --progress / --no-progress   force the progress bar on or off\n"
             "  --quiet                   no summary line\n"
+            "\n"
+            "OUT may be s3://BUCKET/KEY: the file is converted to a temporary file and\n"
+            "uploaded (multipart when large) with S3_ENDPOINT, AWS_ACCESS_KEY_ID,\n"
+            "AWS_SECRET_ACCESS_KEY, S3_REGION/AWS_REGION, AWS_SESSION_TOKEN, S3_PATH_STYLE,\n"
+            "SLUICE_S3_PART_SIZE, ... as for `sluice serve`.\n"
             "\n"
             "Exit status: 0 converted, 1 failed (nothing written), 2 usage error.\n");
 }
@@ -164,6 +170,59 @@ static void draw_progress(void *ctx, const sl_convert_progress *p)
         fprintf(stderr, "\r%s rows  %s rows/s  %s   ", rows, rate, mb);
     }
     fflush(stderr);
+}
+
+/* OUT = s3://BUCKET/KEY: the client configuration from the environment, the bucket from the
+ * URL. Returns 0, or 2 with a message for a bad URL or configuration. */
+static int s3_target(const char *url, sl_s3_config *c, const char **key)
+{
+    sl_s3_config_default(c);
+    for (const char *const *n = sl_s3_config_names; *n; n++) {
+        const char *v = getenv(*n);
+        char err[200];
+        if (v && sl_s3_config_set(c, *n, v, err, sizeof(err))) {
+            fprintf(stderr, "sluice convert: %s=%s: %s\n", *n, v, err);
+            return 2;
+        }
+    }
+    if (c->endpoint[0] && !getenv("S3_PATH_STYLE") && !getenv("S3_FORCE_PATH_STYLE"))
+        c->path_style = true;
+    const char *b = url + 5, *slash = strchr(b, '/');
+    if (!slash || slash == b || !slash[1] || (size_t)(slash - b) >= sizeof(c->bucket)) {
+        fprintf(stderr, "sluice convert: expected s3://BUCKET/KEY, got %s\n", url);
+        return 2;
+    }
+    memcpy(c->bucket, b, (size_t)(slash - b));
+    c->bucket[slash - b] = '\0';
+    *key = slash + 1;
+    sl_sink_error e = {0};
+    if (sl_s3_config_check(c, &e)) {
+        fprintf(stderr, "sluice convert: %s\n", e.message);
+        if (e.hint[0])
+            fprintf(stderr, "hint: %s\n", e.hint);
+        return 2;
+    }
+    return 0;
+}
+
+/* Uploads the converted file; 0 or 1 with a message. */
+static int s3_upload(const sl_s3_config *c, const char *path, const char *key, bool quiet)
+{
+    sl_s3 *s;
+    sl_sink_error e = {0};
+    sl_err err = sl_s3_create(c, &s, &e);
+    if (!err)
+        err = sl_s3_upload_file(s, path, key, &e);
+    sl_s3_destroy(s);
+    if (err) {
+        fprintf(stderr, "sluice convert: upload failed: %s\n", e.message[0] ? e.message : sl_strerror(err));
+        if (e.hint[0])
+            fprintf(stderr, "hint: %s\n", e.hint);
+        return 1;
+    }
+    if (!quiet)
+        fprintf(stderr, "sluice convert: uploaded to s3://%s/%s\n", c->bucket, key);
+    return 0;
 }
 
 int sl_cli_convert(int argc, char **argv)
@@ -338,6 +397,14 @@ int sl_cli_convert(int argc, char **argv)
     }
     o.input = argv[optind];
     o.output = argv[optind + 1];
+    sl_s3_config s3c;
+    const char *s3key = NULL;
+    char tmpdir[4096] = "", tmpout[4400] = "";
+    if (!strncmp(o.output, "s3://", 5)) {
+        int r = s3_target(o.output, &s3c, &s3key);
+        if (r)
+            return r;
+    }
     if (o.on_error == SL_ON_ERROR_REJECTS && !o.rejects_path) {
         fprintf(stderr, "sluice convert: --on-error rejects needs --rejects FILE\n");
         return 2;
@@ -363,6 +430,19 @@ int sl_cli_convert(int argc, char **argv)
             return 1;
         }
         o.schema = schema;
+    }
+    if (s3key) { /* s3://: convert into a private temporary directory, then upload */
+        const char *t = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof(tmpdir), "%s/sluice-convert-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            fprintf(stderr, "sluice convert: cannot create a temporary directory in %s: %s\n",
+                    t && *t ? t : "/tmp", strerror(errno));
+            sl_schema_destroy(schema);
+            return 1;
+        }
+        const char *base = strrchr(s3key, '/');
+        snprintf(tmpout, sizeof(tmpout), "%s/%s", tmpdir, base ? base + 1 : s3key);
+        o.output = tmpout;
     }
     if (progress) {
         o.progress = draw_progress;
@@ -395,6 +475,12 @@ int sl_cli_convert(int argc, char **argv)
             fprintf(stderr, "  ... %llu more rejected rows%s%s\n",
                     (unsigned long long)(t->rows_rejected - res.nerrors),
                     o.rejects_path ? " in " : "", o.rejects_path ? o.rejects_path : "");
+    }
+    if (!rc && s3key)
+        rc = s3_upload(&s3c, tmpout, s3key, quiet);
+    if (tmpdir[0]) {
+        unlink(tmpout);
+        rmdir(tmpdir);
     }
     sl_convert_result_release(&res);
     sl_schema_destroy(schema);

@@ -15,11 +15,20 @@
 
 #include "cli/cli.h"
 #include "server/server.h"
+#include "sink/s3/sink_s3.h"
 #include "sluice.h"
 #include "util/log.h"
 
 enum kind { K_LISTEN, K_PATH, K_TOKENS, K_U64, K_BYTES, K_SECONDS, K_BOOL, K_CODEC, K_LEVEL,
-            K_MODE, K_INT, K_OPEN };
+            K_MODE, K_INT, K_OPEN, K_SINK, K_S3 };
+
+/* Everything the settings fill: the server's configuration and the sink's. */
+typedef struct {
+    sl_serve_config cfg;
+    sl_s3_config s3;
+    char sink[16];         /* "local", "s3" or "" (s3 when a bucket is set) */
+    bool path_style_set;   /* S3_PATH_STYLE given (else on for a custom S3_ENDPOINT) */
+} settings;
 
 typedef struct {
     const char *flag;  /* without "--" */
@@ -59,6 +68,21 @@ static const opt opts[] = {
     {"codec", "SLUICE_CODEC", NULL, K_CODEC, 0, "Parquet compression: snappy (default), zstd, gzip, lz4_raw, none"},
     {"threads", "SLUICE_THREADS", NULL, K_INT, OFF(encode_threads), "threads encoding a file's columns (default 0 = one per core)"},
     {"log-level", "SLUICE_LOG_LEVEL", NULL, K_LEVEL, 0, "debug, info (default), warn, error"},
+    {"sink", "SLUICE_SINK", NULL, K_SINK, 0, "where files go: local (DATA/out, default) or s3 (default when S3_BUCKET is set)"},
+    {"s3-endpoint", "S3_ENDPOINT", NULL, K_S3, 0, "S3 server URL, e.g. http://127.0.0.1:9000 for MinIO (default: AWS, https://s3.REGION.amazonaws.com)"},
+    {"s3-bucket", "S3_BUCKET", NULL, K_S3, 0, "bucket for the s3 sink (must exist)"},
+    {"s3-region", "AWS_REGION", "S3_REGION", K_S3, 0, "region signed into requests (default us-east-1)"},
+    {"s3-prefix", "S3_PREFIX", NULL, K_S3, 0, "key prefix: objects go to PREFIX/STREAM/dt=DAY/hour=HH/part-SEG-FIRST-LAST.parquet"},
+    {"s3-path-style", "S3_FORCE_PATH_STYLE", "S3_PATH_STYLE", K_S3, 0, "true: ENDPOINT/BUCKET/KEY, false: BUCKET.ENDPOINT/KEY (default true with S3_ENDPOINT, false for AWS)"},
+    {"aws-access-key-id", "AWS_ACCESS_KEY_ID", NULL, K_S3, 0, "access key for the s3 sink"},
+    {"aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", NULL, K_S3, 0, "secret key for the s3 sink"},
+    {"aws-session-token", "AWS_SESSION_TOKEN", NULL, K_S3, 0, "session token of temporary credentials (sent as X-Amz-Security-Token)"},
+    {"s3-part-size", "SLUICE_S3_PART_SIZE", NULL, K_S3, 0, "multipart part size, at least 5M (default 16M)"},
+    {"s3-multipart-threshold", "SLUICE_S3_MULTIPART_THRESHOLD", NULL, K_S3, 0, "files larger than this are uploaded in parts (default: the part size)"},
+    {"s3-concurrency", "SLUICE_S3_CONCURRENCY", NULL, K_S3, 0, "parts of one file uploaded at once (default 4)"},
+    {"s3-retry-seconds", "SLUICE_S3_RETRY_SECONDS", NULL, K_S3, 0, "time one upload retries transient errors (5xx, 429, SlowDown, timeouts) with backoff and jitter before the stream is marked failing and retried from the WAL (default 20)"},
+    {"s3-manifest", "SLUICE_S3_MANIFEST", NULL, K_S3, 0, "true: also write KEY.manifest.json after each object (default false)"},
+    {"key-layout", "SLUICE_KEY_LAYOUT", NULL, K_S3, 0, "object key layout below the prefix; placeholders {stream} {date} {hour} {partition} (default {stream}/dt={date}/hour={hour}/{partition})"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -137,8 +161,9 @@ static bool set_tokens(sl_serve_config *c, const char *v)
 }
 
 /* Applies one setting; on failure err says why. */
-static bool apply(sl_serve_config *c, const opt *o, const char *v, char *err, size_t errn)
+static bool apply(settings *st, const opt *o, const char *v, char *err, size_t errn)
 {
+    sl_serve_config *c = &st->cfg;
     char *base = (char *)c;
     uint64_t u;
     switch (o->kind) {
@@ -247,6 +272,19 @@ static bool apply(sl_serve_config *c, const opt *o, const char *v, char *err, si
         snprintf(c->log_level, sizeof(c->log_level), "%s", v);
         return true;
     }
+    case K_SINK:
+        if (strcmp(v, "local") && strcmp(v, "s3")) {
+            snprintf(err, errn, "expected local or s3");
+            return false;
+        }
+        snprintf(st->sink, sizeof(st->sink), "%s", v);
+        return true;
+    case K_S3:
+        if (sl_s3_config_set(&st->s3, o->env, v, err, errn))
+            return false;
+        if (!strcmp(o->env, "S3_FORCE_PATH_STYLE"))
+            st->path_style_set = true;
+        return true;
     case K_MODE:
         if (!strcmp(v, "strict"))
             c->default_strict = true;
@@ -278,7 +316,7 @@ static const opt *find_key(const char *key)
     return NULL;
 }
 
-static int load_config_file(sl_serve_config *c, const char *path)
+static int load_config_file(settings *c, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -343,6 +381,7 @@ static void help(FILE *f)
             "/v1/streams/NAME/ingest; the answer comes once the rows are fsync'd in the WAL;\n"
             "rows are delivered as Parquet to DIR/out/NAME/dt=DAY/part-SEG-FIRST-LAST.parquet,\n"
             "bad rows to DIR/out/NAME/_rejects/ (mode=dlq) or refused with 422 (mode=strict).\n"
+            "With S3_BUCKET (or --sink s3) files go to s3://BUCKET/PREFIX/NAME/dt=DAY/hour=HH/.\n"
             "Endpoints: GET / /v1/streams /metrics /healthz /readyz. SIGTERM/SIGINT: finish\n"
             "requests in flight, flush, exit 0.\n"
             "\n"
@@ -360,10 +399,30 @@ static void help(FILE *f)
                "replay what is durable.\n");
 }
 
+/* Creates the sink the settings ask for into st->cfg.sink; 0 or exit code 2. */
+static int make_sink(settings *st)
+{
+    bool s3 = !strcmp(st->sink, "s3") || (!st->sink[0] && st->s3.bucket[0]);
+    if (!s3)
+        return 0;
+    if (!st->path_style_set && st->s3.endpoint[0])
+        st->s3.path_style = true; /* MinIO and most S3-compatible servers */
+    sl_sink_error e = {0};
+    if (sl_sink_s3_create(&st->s3, &st->cfg.sink, &e)) {
+        fprintf(stderr, "sluice serve: s3 sink: %s\n", e.message);
+        if (e.hint[0])
+            fprintf(stderr, "hint: %s\n", e.hint);
+        return 2;
+    }
+    return 0;
+}
+
 int sl_cli_serve(int argc, char **argv)
 {
-    sl_serve_config cfg;
-    sl_serve_config_default(&cfg);
+    settings st;
+    memset(&st, 0, sizeof(st));
+    sl_serve_config_default(&st.cfg);
+    sl_s3_config_default(&st.s3);
     int rc = 0;
     /* config file first (flag or environment) */
     const char *cfile = getenv("SLUICE_CONFIG");
@@ -377,7 +436,7 @@ int sl_cli_serve(int argc, char **argv)
         else if (!strncmp(argv[i], "--config=", 9))
             cfile = argv[i] + 9;
     }
-    if (cfile && (rc = load_config_file(&cfg, cfile)))
+    if (cfile && (rc = load_config_file(&st, cfile)))
         goto out;
     char err[160];
     for (size_t i = 0; i < NOPTS; i++) {
@@ -386,7 +445,7 @@ int sl_cli_serve(int argc, char **argv)
             const char *v = names[k] ? getenv(names[k]) : NULL;
             if (!v)
                 continue;
-            if (!apply(&cfg, &opts[i], v, err, sizeof(err))) {
+            if (!apply(&st, &opts[i], v, err, sizeof(err))) {
                 fprintf(stderr, "sluice serve: %s=%s: %s\n", names[k], v, err);
                 rc = 2;
                 goto out;
@@ -409,7 +468,7 @@ int sl_cli_serve(int argc, char **argv)
             continue;
         }
         if (n == 11 && !strncmp(a, "no-wal-sync", 11)) {
-            cfg.wal_sync = false;
+            st.cfg.wal_sync = false;
             continue;
         }
         const opt *o = find_flag(a, n);
@@ -424,20 +483,22 @@ int sl_cli_serve(int argc, char **argv)
             rc = 2;
             goto out;
         }
-        if (!apply(&cfg, o, v, err, sizeof(err))) {
+        if (!apply(&st, o, v, err, sizeof(err))) {
             fprintf(stderr, "sluice serve: --%s %s: %s\n", o->flag, v, err);
             rc = 2;
             goto out;
         }
     }
     sl_log_level lvl;
-    if (sl_log_level_parse(cfg.log_level, &lvl) == SL_OK)
+    if (sl_log_level_parse(st.cfg.log_level, &lvl) == SL_OK)
         sl_log_set_level(lvl);
-    if (cfg.chunk_bytes > ((uint64_t)64 << 20))
-        cfg.chunk_bytes = (uint64_t)64 << 20;
+    if (st.cfg.chunk_bytes > ((uint64_t)64 << 20))
+        st.cfg.chunk_bytes = (uint64_t)64 << 20;
+    if ((rc = make_sink(&st)))
+        goto out;
     sl_server *srv = NULL;
     char msg[1024] = "";
-    if (sl_server_open(&cfg, &srv, msg, sizeof(msg))) {
+    if (sl_server_open(&st.cfg, &srv, msg, sizeof(msg))) {
         sl_log(SL_LOG_ERROR, "cannot start", SL_KS("error", msg));
         fprintf(stderr, "sluice serve: %s\n", msg);
         rc = 3;
@@ -447,6 +508,6 @@ int sl_cli_serve(int argc, char **argv)
         rc = 3;
     sl_server_close(srv);
 out:
-    free_tokens(&cfg);
+    free_tokens(&st.cfg);
     return rc;
 }

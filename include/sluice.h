@@ -307,7 +307,7 @@ typedef enum {
     SL_FMT_AUTO,    /* input: from the file name, else sniffed; output: from the name, else Parquet */
     SL_FMT_CSV,
     SL_FMT_JSONL,
-    SL_FMT_PARQUET, /* output only (input: the job API, a later issue) */
+    SL_FMT_PARQUET, /* input: flat columns, read from a file (not stdin) */
     SL_FMT_NDJSON,  /* output: NDJSON (same as JSONL) */
 } sl_format;
 

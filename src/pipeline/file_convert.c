@@ -42,6 +42,7 @@
 #include "parse/csv.h"
 #include "parse/infer.h"
 #include "parse/json.h"
+#include "parse/parquet_read.h"
 #include "sluice.h"
 #include "source/file_reader.h"
 #include "util/buf.h"
@@ -901,6 +902,84 @@ static sl_err prepare_schema(conv *cv)
     return SL_OK;
 }
 
+/* ---- Parquet input ------------------------------------------------------------------------ */
+
+/* Parquet input (parse/parquet_read.h): one reader on the calling thread, batches of PQ_ROWS
+ * rows handed to write_chunk() as if they were converted chunks, so the error policy, the
+ * rejects file and the outputs are the same as for CSV and JSON Lines. `line` in reports is
+ * the 1-based row number. */
+#define PQ_ROWS 65536
+
+static sl_err pq_on_reject(void *ctx, const sl_pq_reject *pr)
+{
+    sl_reject rej = {pr->row, pr->code,        pr->message, pr->detail,
+                     pr->field, pr->field_index, 0,           NULL, 0};
+    return on_reject(ctx, &rej);
+}
+
+static sl_err run_parquet(conv *cv)
+{
+    const sl_convert_opts *o = cv->o;
+    sl_err err;
+    if (!strcmp(o->input, "-"))
+        return set_msg(cv->res, SL_UNSUPPORTED, "save the data to a file first",
+                       "Parquet input cannot be read from stdin");
+    worker wk;
+    memset(&wk, 0, sizeof(wk));
+    wk.cv = cv;
+    chunk *ch = calloc(1, sizeof(*ch));
+    if (!ch)
+        return set_msg(cv->res, SL_NOMEM, NULL, "out of memory");
+    sl_buf_init(&ch->buf, 0);
+    sl_buf_init(&ch->rejects, 0);
+    wk.cur = ch;
+    sl_pq_read_opts po;
+    sl_pq_read_opts_default(&po);
+    po.model = o->schema;
+    po.on_reject = pq_on_reject;
+    po.reject_ctx = &wk;
+    sl_pq_read_error pe;
+    sl_pq_reader *pr = NULL;
+    if ((err = sl_pq_reader_open_path(o->input, &po, &pr, &pe))) {
+        set_msg(cv->res, err, pe.hint[0] ? pe.hint : NULL, "%s: %s", o->input, pe.message);
+        goto out;
+    }
+    if ((err = copy_schema(sl_pq_reader_schema(pr), &cv->schema)) ||
+        (err = sl_batch_create(cv->schema, &ch->batch))) {
+        set_msg(cv->res, err, NULL, "out of memory");
+        goto out;
+    }
+    if ((err = open_output(cv)))
+        goto out;
+    uint64_t total = sl_pq_reader_num_rows(pr);
+    for (;;) {
+        size_t n;
+        sl_batch_clear(ch->batch);
+        ch->rejects.len = 0;
+        ch->nerrs = 0;
+        ch->rows_rejected = 0;
+        if ((err = sl_pq_reader_next(pr, ch->batch, PQ_ROWS, &n))) {
+            const sl_pq_read_error *re = sl_pq_reader_error(pr);
+            set_msg(cv->res, err, re->hint[0] ? re->hint : NULL, "%s: %s", o->input,
+                    re->message[0] ? re->message : sl_strerror(err));
+            goto out;
+        }
+        if (!n)
+            break;
+        ch->rows_in = n;
+        if (total && cv->prog.bytes_in_total > 0)
+            atomic_store(&cv->raw_pos, (uint64_t)((double)cv->prog.bytes_in_total *
+                                                  (double)sl_pq_reader_rows_read(pr) /
+                                                  (double)total));
+        if ((err = write_chunk(cv, ch)))
+            goto out;
+    }
+out:
+    sl_pq_reader_close(pr);
+    chunk_free(ch);
+    return err;
+}
+
 /* ---- entry -------------------------------------------------------------------------------- */
 
 static size_t csv_unescape(void *ctx, const uint8_t *p, size_t n, uint8_t *out)
@@ -949,11 +1028,6 @@ sl_err sl_convert_file(const sl_convert_opts *o, sl_convert_result *res)
     cv->in_fmt = o->in_format != SL_FMT_AUTO ? o->in_format : format_of_name(o->input);
     if (cv->in_fmt == SL_FMT_NDJSON)
         cv->in_fmt = SL_FMT_JSONL;
-    if (cv->in_fmt == SL_FMT_PARQUET) {
-        err = set_msg(res, SL_UNSUPPORTED, "convert reads CSV and JSON Lines",
-                      "Parquet input is not supported by convert");
-        goto out;
-    }
     sl_csv_opts_default(&cv->csv);
     cv->csv.delim = o->delimiter ? o->delimiter : ',';
     cv->csv.quote = o->quote;
@@ -978,6 +1052,8 @@ sl_err sl_convert_file(const sl_convert_opts *o, sl_convert_result *res)
         while (i < cv->pending.len && strchr(" \t\r\n", cv->pending.ptr[i]))
             i++;
         cv->in_fmt = i < cv->pending.len && cv->pending.ptr[i] == '{' ? SL_FMT_JSONL : SL_FMT_CSV;
+        if (cv->pending.len >= 4 && !memcmp(cv->pending.ptr, "PAR1", 4))
+            cv->in_fmt = SL_FMT_PARQUET;
     }
     if (cv->in_fmt == SL_FMT_JSONL) {
         cv->copts.coerce.json_source = true;
@@ -994,14 +1070,19 @@ sl_err sl_convert_file(const sl_convert_opts *o, sl_convert_result *res)
     res->in_format = cv->in_fmt;
     res->out_format = cv->out_fmt;
 
-    if ((err = prepare_schema(cv)))
-        goto out;
-    cv->prog.bytes_in_total = res->totals.bytes_in_total;
-    if ((err = open_output(cv)))
-        goto out;
-    err = cv->threads > 1 ? run_threaded(cv) : run_inline(cv);
-    if (err)
-        goto out;
+    if (cv->in_fmt == SL_FMT_PARQUET) {
+        if ((err = run_parquet(cv)))
+            goto out;
+    } else {
+        if ((err = prepare_schema(cv)))
+            goto out;
+        cv->prog.bytes_in_total = res->totals.bytes_in_total;
+        if ((err = open_output(cv)))
+            goto out;
+        err = cv->threads > 1 ? run_threaded(cv) : run_inline(cv);
+        if (err)
+            goto out;
+    }
     if (cv->pq && (err = sl_pq_writer_finish(cv->pq))) {
         set_msg(res, err, NULL, "writing %s: %s", o->output, sl_pq_writer_errmsg(cv->pq));
         goto out;

@@ -8,6 +8,10 @@
 //     UNSIGNED-PAYLOAD; checks Content-MD5 (400 BadDigest);
 //   - implements ListMultipartUploads and AbortMultipartUpload on s3rver's data directory
 //     (s3rver 3.7.1 answers NotImplemented / 405 to them);
+//   - answers a PUT / UploadPart / CompleteMultipartUpload only once s3rver's file has all its
+//     bytes on disk: s3rver 3.7.1 replies when its hashing stream ends, before its file write
+//     stream has flushed, so a CompleteMultipartUpload right after the last UploadPart could
+//     concatenate a short part (seen as a truncated Parquet object);
 //   - injects faults on demand for retry tests: POST /__sluice/fault?op=OP&count=N&status=503
 //     &code=SlowDown (or &action=hang / &action=reset); GET /__sluice/log lists the requests it
 //     saw as JSON lines; POST /__sluice/reset clears both.
@@ -118,6 +122,13 @@ function abortUpload(bucket, id) {
   return [204, ''];
 }
 
+function objectPath(bucket, key) { return path.join(DIR, bucket, key + '._S3rver_object'); }
+function partPath(bucket, id, n) { return path.join(uploadsDir(bucket), path.basename(id), String(Number(n))); }
+function sizeOf(p) { try { return fs.statSync(p).size; } catch { return -1; } }
+async function waitSize(p, want) {
+  for (let i = 0; i < 1000 && sizeOf(p) !== want; i++) await new Promise(r => setTimeout(r, 5));
+}
+
 function answer(res, status, body, headers = {}) {
   res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body), ...headers });
   res.end(body);
@@ -163,10 +174,24 @@ const server = http.createServer((req, res) => {
     const bucket = dec(rawPath.split('/')[1] || '');
     if (op === 'list') { const [st, b] = listUploads(bucket, q.get('prefix') || ''); entry.status = st; return answer(res, st, b); }
     if (op === 'abort') { const [st, b] = abortUpload(bucket, q.get('uploadId')); entry.status = st; return answer(res, st, b); }
+    const key = dec(rawPath.split('/').slice(2).join('/'));
+    let want = -1, file = null;
+    if (op === 'put') { file = objectPath(bucket, key); want = body.length; }
+    if (op === 'part') { file = partPath(bucket, q.get('uploadId'), q.get('partNumber')); want = body.length; }
+    if (op === 'complete') {
+      file = objectPath(bucket, key);
+      want = [...body.toString().matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)]
+        .reduce((t, m) => t + Math.max(0, sizeOf(partPath(bucket, q.get('uploadId'), m[1]))), 0);
+    }
     const up = http.request({ host: '127.0.0.1', port: UPSTREAM, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } }, ur => {
-      entry.status = ur.statusCode;
-      res.writeHead(ur.statusCode, ur.headers);
-      ur.pipe(res);
+      const out = [];
+      ur.on('data', c => out.push(c));
+      ur.on('end', async () => {
+        if (file && ur.statusCode === 200) await waitSize(file, want);
+        entry.status = ur.statusCode;
+        res.writeHead(ur.statusCode, ur.headers);
+        res.end(Buffer.concat(out));
+      });
     });
     up.on('error', e => { entry.status = 503; answer(res, 503, xml('ServiceUnavailable', esc('upstream s3rver: ' + e.message))); });
     up.end(body);

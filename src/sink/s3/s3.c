@@ -575,11 +575,14 @@ static void describe_failure(const sl_s3 *s, const s3_req *r, const s3_resp *rs,
                              sl_sink_error *e)
 {
     char what[400];
-    int wl = snprintf(what, sizeof(what), "%s s3://%.100s/%.200s", r->method, s->c.bucket,
+    int wl = snprintf(what, sizeof(what), "on %s s3://%.60s/%.160s", r->method, s->c.bucket,
                       r->key ? r->key : "");
     for (size_t i = 0; i < r->nq && wl > 0 && (size_t)wl < sizeof(what); i++)
         wl += snprintf(what + wl, sizeof(what) - (size_t)wl, "%c%.30s", i ? '&' : '?',
                        r->query[i].name);
+    char tries[32] = "";
+    if (attempts > 1)
+        snprintf(tries, sizeof(tries), " (%u attempts)", attempts);
     char hint[256] = "";
     const char *code = rs->code;
     if (rs->status == 0) {
@@ -587,9 +590,8 @@ static void describe_failure(const sl_s3 *s, const s3_req *r, const s3_resp *rs,
                  "check S3_ENDPOINT (%.100s: host, port, http vs https) and that the server is up; "
                  "data waits in the WAL",
                  s->c.endpoint[0] ? s->c.endpoint : "AWS");
-        set_error(e, true, hint, "%s: %s (%s; %u attempt%s)", what,
-                  rs->curl_err[0] ? rs->curl_err : curl_easy_strerror(rs->cc),
-                  curl_easy_strerror(rs->cc), attempts, attempts == 1 ? "" : "s");
+        set_error(e, true, hint, "%s%s %s", rs->curl_err[0] ? rs->curl_err : curl_easy_strerror(rs->cc),
+                  tries, what);
         return;
     }
     if (!code[0] && rs->status == 404 && !r->key)
@@ -620,9 +622,11 @@ static void describe_failure(const sl_s3 *s, const s3_req *r, const s3_resp *rs,
     else if (transient(rs))
         snprintf(hint, sizeof(hint), "the S3 server is failing or overloaded; sluice retries "
                                      "and the data waits in the WAL");
-    set_error(e, transient(rs), hint, "%s: HTTP %ld%s%s%s%.200s (%u attempt%s)", what,
-              rs->status, code[0] ? " " : "", code, rs->msg[0] ? ": " : "", rs->msg, attempts,
-              attempts == 1 ? "" : "s");
+    /* the code says it for the usual failures; the server's text only for the others (the
+     * message goes to /readyz, where space is short) */
+    bool known = hint[0] && strcmp(code, "AccessDenied");
+    set_error(e, transient(rs), hint, "HTTP %ld%s%s%s%.120s%s %s", rs->status, code[0] ? " " : "",
+              code, !known && rs->msg[0] ? ": " : "", known ? "" : rs->msg, tries, what);
 }
 
 /* r with retries; SL_OK when the answer is 2xx (and rs holds it). */

@@ -32,51 +32,44 @@ typedef struct {
     bool cleaned;
 } s3_sink;
 
-/* Aborts leftover uploads once, before this process's first upload. */
-static void cleanup_leftovers(s3_sink *k)
+/* Aborts leftover uploads once, before this process's first upload; called with mu held and
+ * no upload of this sink in flight (it would be aborted too). Until it succeeds (or the server
+ * cannot list uploads) it is tried again before the next upload that finds none in flight. */
+static void cleanup_leftovers_locked(s3_sink *k)
 {
-    pthread_mutex_lock(&k->mu);
-    if (k->cleaned || k->inflight) {
-        pthread_mutex_unlock(&k->mu);
-        return;
-    }
     char prefix[520];
     snprintf(prefix, sizeof(prefix), "%s%s", k->c.prefix, k->c.prefix[0] ? "/" : "");
     unsigned n = 0;
     sl_sink_error e = {0};
     sl_err err = sl_s3_abort_uploads(k->s3, prefix, &n, &e);
-    if (err == SL_OK || err == SL_UNSUPPORTED || !e.retryable) {
+    if (err == SL_OK || err == SL_UNSUPPORTED || !e.retryable)
         k->cleaned = true;
-        if (n)
-            sl_log(SL_LOG_WARN, "aborted unfinished multipart uploads left by an earlier run",
-                   SL_KS("bucket", k->c.bucket), SL_KS("prefix", prefix), SL_KU("uploads", n));
-        if (err == SL_UNSUPPORTED)
-            sl_log(SL_LOG_INFO, "S3 server cannot list multipart uploads; leftovers not cleaned",
-                   SL_KS("bucket", k->c.bucket));
-        else if (err)
-            sl_log(SL_LOG_WARN, "cannot list unfinished multipart uploads",
-                   SL_KS("error", e.message), SL_KS("hint", e.hint));
-    }
-    k->inflight++;
-    pthread_mutex_unlock(&k->mu);
+    if (n)
+        sl_log(SL_LOG_WARN, "aborted unfinished multipart uploads left by an earlier run",
+               SL_KS("bucket", k->c.bucket), SL_KS("prefix", prefix), SL_KU("uploads", n));
+    if (err == SL_UNSUPPORTED)
+        sl_log(SL_LOG_INFO, "S3 server cannot list multipart uploads; leftovers not cleaned",
+               SL_KS("bucket", k->c.bucket));
+    else if (err)
+        sl_log(SL_LOG_WARN, "cannot list unfinished multipart uploads", SL_KS("error", e.message),
+               SL_KS("hint", e.hint));
 }
 
 static sl_err s3_publish(sl_file_sink *s, const char *staged, const char *key, sl_sink_error *e)
 {
     s3_sink *k = (s3_sink *)s;
-    cleanup_leftovers(k);
     pthread_mutex_lock(&k->mu);
-    if (!k->cleaned)
-        k->inflight++; /* cleanup_leftovers counted it only when it ran */
+    if (!k->cleaned && k->inflight == 0)
+        cleanup_leftovers_locked(k);
+    k->inflight++;
     pthread_mutex_unlock(&k->mu);
     struct stat sb;
     uint64_t size = stat(staged, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     sl_err err = sl_s3_upload_file(k->s3, staged, key, e);
     if (!err && k->c.manifest) {
         char mkey[1500], doc[1800];
-        int n = snprintf(doc, sizeof(doc),
-                         "{\"key\":\"%s\",\"bytes\":%llu,\"bucket\":\"%s\"}\n", key,
-                         (unsigned long long)size, k->c.bucket);
+        int n = snprintf(doc, sizeof(doc), "{\"key\":\"%s\",\"bytes\":%llu,\"bucket\":\"%s\"}\n",
+                         key, (unsigned long long)size, k->c.bucket);
         snprintf(mkey, sizeof(mkey), "%s.manifest.json", key);
         if (n > 0 && (size_t)n < sizeof(doc))
             err = sl_s3_put_bytes(k->s3, mkey, doc, (size_t)n, "application/json", e);

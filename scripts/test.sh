@@ -90,9 +90,31 @@ tsan_serve() {
   rm -rf "$t"
   return $rc
 }
+# the S3 client's concurrent multipart upload (part workers, shared part counter, retries, abort
+# after a failed part) under TSan, against s3rver behind the SigV4 proxy
+tsan_s3() {
+  local t rc=0
+  t=$(mktemp -d)
+  (
+    . tests/services/s3_lib.sh
+    trap 's3_stop' EXIT
+    s3_start "$t" >/dev/null || exit 1
+    head -c 30000000 /dev/urandom >"$t/f"
+    export TSAN_OPTIONS="halt_on_error=1 exitcode=66" SLUICE_S3_PART_SIZE=5M SLUICE_S3_CONCURRENCY=4
+    build/tsan/sl_s3 put "$t/f" t/a.bin >/dev/null || exit 1
+    s3_ctl 'fault?op=part&count=2&status=503' >/dev/null
+    build/tsan/sl_s3 put "$t/f" t/b.bin >/dev/null || exit 1
+    s3_ctl 'fault?op=part&count=1&status=400&code=InvalidPart' >/dev/null
+    build/tsan/sl_s3 put "$t/f" t/c.bin >/dev/null 2>"$t/err"
+    [ $? -eq 1 ] || { cat "$t/err"; exit 1; }
+  ) || rc=1
+  rm -rf "$t"
+  return $rc
+}
 step "unit tests under TSan" tsan_units
 step "sluice serve under TSan" tsan_serve
 step "threaded convert under TSan" tsan_convert
+step "S3 multipart upload under TSan" tsan_s3
 step "fuzz smoke" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 echo

@@ -82,7 +82,7 @@ sl_err sl_sigv4_canonical_query(sl_buf *out, const sl_sigv4_kv *q, size_t n)
     sl_buf tmp;
     sl_buf_init(&tmp, 0);
     size_t offs[64][3]; /* name start, value start, end */
-    sl_err err = n > 64 ? SL_INVALID : SL_OK;
+    sl_err err = n > 64 ? SL_INVALID : sl_buf_reserve(&tmp, 64); /* ptr never NULL below */
     for (size_t i = 0; !err && i < n; i++) {
         offs[i][0] = tmp.len;
         err = sl_sigv4_uri_encode(&tmp, q[i].name, strlen(q[i].name), false);

@@ -187,7 +187,8 @@ static void buf_eq(const sl_buf *b, const char *want)
 {
     char *s = malloc(b->len + 1);
     assert_non_null(s);
-    memcpy(s, b->ptr, b->len);
+    if (b->len)
+        memcpy(s, b->ptr, b->len);
     s[b->len] = '\0';
     assert_string_equal(s, want);
     free(s);

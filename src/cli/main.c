@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--version"))
         return cmd_version(0, NULL);
-    if (!strcmp(argv[1], "convert"))
+    if (!strcmp(argv[1], "convert") || !strcmp(argv[1], "serve"))
         enable_huge_pages(argv);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(argv[1], commands[i].name))

@@ -73,7 +73,9 @@ typedef struct req {
     sl_bodyp *bp;
     sl_txn *t;
     size_t pieces_cap;
-    sl_batch *batch;   /* cached rows (all pieces) or scratch (one piece) */
+    sl_batch *batch;   /* scratch for one piece when not cached */
+    sl_batch **pb;     /* cached: one batch per piece parsed (from the stream's pool) */
+    size_t npb, pbcap;
     bool cached;
     sl_buf rejects;
     sl_body_result res;
@@ -228,6 +230,14 @@ static sl_err put_reports(sl_buf *b, const req *r)
 
 /* ---- request state ------------------------------------------------------------------------ */
 
+/* Gives the cached pieces' batches back to the stream's pool. */
+static void release_pieces(req *r)
+{
+    for (size_t i = 0; i < r->npb; i++)
+        sl_stream_batch_give(r->st, r->pb[i]);
+    r->npb = 0;
+}
+
 static void req_free(req *r)
 {
     if (!r)
@@ -240,7 +250,12 @@ static void req_free(req *r)
     free(r->hdr);
     sl_bodyp_destroy(r->bp);
     sl_txn_free(srv, r->t);
-    sl_batch_destroy(r->batch);
+    release_pieces(r);
+    free(r->pb);
+    if (r->st)
+        sl_stream_batch_give(r->st, r->batch);
+    else
+        sl_batch_destroy(r->batch);
     sl_buf_release(&r->rejects);
     free(r->reports);
     if (r->inflight) {
@@ -423,7 +438,7 @@ static bool resolve_stream(req *r, const uint8_t *sample, size_t n)
     }
     r->st = st;
     sl_bodyp_opts o = {sl_stream_schema(st), r->fmt, r->unknown_reject};
-    if (sl_bodyp_create(&o, &r->bp) || sl_batch_create(sl_stream_schema(st), &r->batch)) {
+    if (sl_bodyp_create(&o, &r->bp) || sl_stream_batch_take(st, &r->batch)) {
         fail(r, 500, "out_of_memory", NULL, "out of memory");
         return false;
     }
@@ -536,10 +551,30 @@ static void do_piece(req *r, const uint8_t *p, size_t n, uint64_t first_line)
         return;
     uint64_t ok0 = r->res.rows_ok, rej0 = r->res.rows_rejected;
     size_t rb0 = r->rejects.len;
-    if (!r->cached)
-        sl_batch_clear(r->batch);
+    /* cached: each piece gets its own batch (reused from the stream's pool), handed to the lane
+     * with the request; otherwise one scratch batch serves every piece */
+    sl_batch *into = r->batch;
+    if (r->cached) {
+        if (r->npb == r->pbcap) {
+            size_t cap = r->pbcap ? 2 * r->pbcap : 8;
+            sl_batch **pb = realloc(r->pb, cap * sizeof(*pb));
+            if (!pb) {
+                fail(r, 500, "out_of_memory", NULL, "out of memory");
+                return;
+            }
+            r->pb = pb;
+            r->pbcap = cap;
+        }
+        if (sl_stream_batch_take(r->st, &into)) {
+            fail(r, 500, "out_of_memory", NULL, "out of memory");
+            return;
+        }
+        r->pb[r->npb++] = into;
+    } else {
+        sl_batch_clear(into);
+    }
     bool keep_rejects = r->cached && !r->strict;
-    sl_err err = sl_bodyp_parse(r->bp, p, n, first_line, r->batch, keep_rejects ? &r->rejects : NULL,
+    sl_err err = sl_bodyp_parse(r->bp, p, n, first_line, into, keep_rejects ? &r->rejects : NULL,
                                 &r->res);
     if (err) {
         fail(r, 500, "parse_failed", NULL, "parsing failed: %s", sl_strerror(err));
@@ -562,7 +597,7 @@ static void do_piece(req *r, const uint8_t *p, size_t n, uint64_t first_line)
             r->cached = false;
             sl_server_cache_give(srv, r->t->cache_charge);
             r->t->cache_charge = 0;
-            sl_batch_clear(r->batch);
+            release_pieces(r);
             r->rejects.len = 0;
         } else {
             r->t->cache_charge += charge;
@@ -866,9 +901,11 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
         if (err)
             sl_server_fatal(srv, "WAL fsync", err);
         /* durable: hand it to the lane */
-        if (r->cached) {
-            t->batch = r->batch;
-            r->batch = NULL;
+        if (r->cached && r->npb == t->ndata) {
+            t->batches = r->pb; /* npb == ndata: one batch per logged piece */
+            t->pool_owner = r->st;
+            r->pb = NULL;
+            r->npb = r->pbcap = 0;
             t->rejects = r->rejects;
             sl_buf_init(&r->rejects, 0);
         } else {

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -227,8 +228,20 @@ static void clean_stage(const char *dir)
     closedir(d);
 }
 
+/* Requests and lanes allocate and free column buffers of megabytes all the time. glibc's
+ * defaults give such blocks back to the kernel (mmap threshold, heap trimming), so every
+ * request pays first-touch page faults again (~10-15% of the CPU at 8 MiB requests). Keep freed
+ * memory in the process instead: RSS stays at the high-water mark of the working set, which the
+ * cache budget and the pools bound anyway. */
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, size_t msgn)
 {
+    tune_malloc();
     sl_server *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return SL_NOMEM;

@@ -83,6 +83,8 @@ void sl_serve_config_default(sl_serve_config *c);
 typedef struct sl_server sl_server;
 
 /* A committed request handed to its stream's lane. */
+typedef struct sl_stream sl_stream;
+
 typedef struct sl_txn {
     struct sl_txn *next;
     uint64_t txn;
@@ -95,8 +97,9 @@ typedef struct sl_txn {
     uint8_t format; /* sl_format */
     uint8_t flags;
     /* parsed on ingest (NULL: parse again from the WAL) */
-    sl_batch *batch;
-    sl_buf rejects;     /* NDJSON lines, when batch != NULL */
+    sl_batch **batches; /* one per DATA record (piece), ndata of them; NULL: not cached */
+    sl_stream *pool_owner; /* batches go back to this stream's pool (or NULL: freed) */
+    sl_buf rejects;     /* NDJSON lines, when batches != NULL */
     uint64_t cache_charge; /* bytes of the cache budget held */
     /* per DATA record (piece), when cached: rows and rejects it produced and the rejects'
      * NDJSON bytes, so the lane interleaves rows and rejects as a re-parse would */
@@ -112,7 +115,6 @@ void sl_txn_free(sl_server *srv, sl_txn *t);
 /* Drops the parsed rows of a txn (and their cache budget); it is parsed again from the WAL. */
 void sl_txn_uncache(sl_server *srv, sl_txn *t);
 
-typedef struct sl_stream sl_stream;
 
 /* ---- stream.c ---- */
 sl_stream *sl_stream_find(sl_server *srv, const char *name);
@@ -122,6 +124,10 @@ SL_NODISCARD sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl
                                             const char *model, sl_stream **out, char *msg,
                                             size_t msgn);
 const sl_schema *sl_stream_schema(const sl_stream *st);
+/* A cleared batch of the stream's schema, from its pool of reused batches or new. */
+SL_NODISCARD sl_err sl_stream_batch_take(sl_stream *st, sl_batch **out);
+/* Gives a batch back for reuse (freed if the pool is full or the batch is very large). */
+void sl_stream_batch_give(sl_stream *st, sl_batch *b);
 const char *sl_stream_model(const sl_stream *st);
 const char *sl_stream_name(const sl_stream *st);
 /* Assigns sequence numbers to t's rows and rejects and appends its COMMIT record. */
@@ -164,6 +170,7 @@ struct sl_server {
     atomic_bool recovering;
     atomic_bool stopping;
     atomic_int active_requests;
+    atomic_uint_fast64_t queued_rows; /* acknowledged, not yet published, all streams */
 
     /* metrics */
     sl_mfamily *m_rows, *m_rejected, *m_bytes, *m_requests, *m_latency, *m_throttled;

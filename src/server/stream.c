@@ -44,6 +44,9 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 
+#define BATCH_POOL 48 /* pieces of 1 MiB (--chunk-bytes): ~100 MiB at most */
+#define BATCH_POOL_MAX_BYTES ((uint64_t)16 << 20)
+
 struct sl_stream {
     sl_server *srv;
     char *name;
@@ -85,17 +88,83 @@ struct sl_stream {
     int64_t unit_received_us;
     sl_batch *scratch;
     sl_buf scratch_rej;
+    /* parsed batches given back by the lane for the next requests (under mu): their column
+     * memory is already allocated and touched, which saves the growth and page faults */
+    sl_batch *pool[BATCH_POOL];
+    size_t npool;
+    size_t hint_rows;   /* most rows in a piece given back, and ... */
+    size_t *hint_bytes; /* ... the most bytes per variable-width column: new batches' size */
     sl_buf rec;
     unsigned failures;
     atomic_bool failing;
     char fail_reason[1024];
     pthread_mutex_t fail_mu;
 
-    sl_mseries *m_flush_rows, *m_flush_bytes, *m_flush_age, *m_flush_stop, *m_files_parquet,
+    sl_mseries *m_flush_rows, *m_flush_bytes, *m_flush_age, *m_flush_stop, *m_flush_queue, *m_files_parquet,
         *m_files_rejects, *m_out_bytes, *m_sink_fail;
 };
 
 static pthread_mutex_t ckpt_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Bytes a batch holds allocated. */
+static uint64_t batch_capacity(const sl_batch *b)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < b->ncols; i++) {
+        const sl_column *c = &b->cols[i];
+        n += (uint64_t)c->cap * (c->width ? c->width : 4) + c->bytes_cap;
+        if (c->nullable)
+            n += c->cap;
+    }
+    return n;
+}
+
+sl_err sl_stream_batch_take(sl_stream *st, sl_batch **out)
+{
+    pthread_mutex_lock(&st->mu);
+    sl_batch *b = st->npool ? st->pool[--st->npool] : NULL;
+    pthread_mutex_unlock(&st->mu);
+    if (b) {
+        *out = b;
+        return SL_OK;
+    }
+    sl_err err = sl_batch_create(st->schema, out);
+    if (err)
+        return err;
+    /* sized like the largest piece seen, so the columns do not grow by copying */
+    b = *out;
+    pthread_mutex_lock(&st->mu);
+    size_t rows = st->hint_rows;
+    for (size_t i = 0; !err && rows && i < b->ncols; i++)
+        err = sl_col_reserve(&b->cols[i], rows, b->cols[i].width ? 0 : st->hint_bytes[i]);
+    pthread_mutex_unlock(&st->mu);
+    return SL_OK; /* a failed reservation only means growing later */
+}
+
+void sl_stream_batch_give(sl_stream *st, sl_batch *b)
+{
+    if (!b)
+        return;
+    if (batch_capacity(b) <= BATCH_POOL_MAX_BYTES) {
+        pthread_mutex_lock(&st->mu);
+        size_t rows = sl_batch_rows(b);
+        if (rows > st->hint_rows && st->hint_bytes) {
+            st->hint_rows = rows;
+            for (size_t i = 0; i < b->ncols; i++)
+                if (b->cols[i].bytes_len > st->hint_bytes[i])
+                    st->hint_bytes[i] = b->cols[i].bytes_len;
+        }
+        pthread_mutex_unlock(&st->mu);
+        sl_batch_clear(b);
+        pthread_mutex_lock(&st->mu);
+        if (st->npool < BATCH_POOL) {
+            st->pool[st->npool++] = b;
+            b = NULL;
+        }
+        pthread_mutex_unlock(&st->mu);
+    }
+    sl_batch_destroy(b);
+}
 
 bool sl_stream_name_valid(const char *name, size_t n)
 {
@@ -126,8 +195,14 @@ const char *sl_stream_name(const sl_stream *st)
 /* Drops the parsed copy of a txn (it is parsed again from the WAL if needed). */
 void sl_txn_uncache(sl_server *srv, sl_txn *t)
 {
-    sl_batch_destroy(t->batch);
-    t->batch = NULL;
+    for (size_t i = 0; t->batches && i < t->ndata; i++) {
+        if (t->pool_owner)
+            sl_stream_batch_give(t->pool_owner, t->batches[i]);
+        else
+            sl_batch_destroy(t->batches[i]);
+    }
+    free(t->batches);
+    t->batches = NULL;
     sl_buf_release(&t->rejects);
     free(t->piece_rows);
     free(t->piece_rejs);
@@ -309,6 +384,9 @@ static void stream_free(sl_stream *st)
     if (st->rj_fd >= 0)
         close(st->rj_fd);
     sl_batch_destroy(st->scratch);
+    for (size_t i = 0; i < st->npool; i++)
+        sl_batch_destroy(st->pool[i]);
+    free(st->hint_bytes);
     sl_buf_release(&st->scratch_rej);
     sl_buf_release(&st->rec);
     pthread_mutex_destroy(&st->mu);
@@ -336,7 +414,9 @@ static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, co
     st->name = strdup(name);
     st->model = model ? strdup(model) : NULL;
     st->schema = schema;
-    if (!st->name || (model && !st->model) || sl_batch_create(schema, &st->scratch)) {
+    st->hint_bytes = calloc(schema->nfields ? schema->nfields : 1, sizeof(size_t));
+    if (!st->name || (model && !st->model) || !st->hint_bytes ||
+        sl_batch_create(schema, &st->scratch)) {
         st->schema = NULL;
         stream_free(st);
         return SL_NOMEM;
@@ -349,6 +429,8 @@ static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, co
     st->m_flush_age = sl_mfamily_series(srv->m_flushes, lv);
     lv[1] = "shutdown";
     st->m_flush_stop = sl_mfamily_series(srv->m_flushes, lv);
+    lv[1] = "queue";
+    st->m_flush_queue = sl_mfamily_series(srv->m_flushes, lv);
     lv[1] = "parquet";
     st->m_files_parquet = sl_mfamily_series(srv->m_files, lv);
     lv[1] = "rejects";
@@ -485,6 +567,7 @@ void sl_stream_push(sl_stream *st, sl_txn *t)
     t->next = *pp;
     *pp = t;
     st->q_rows += t->nrows;
+    atomic_fetch_add(&st->srv->queued_rows, t->nrows);
     pthread_cond_signal(&st->cv);
     pthread_mutex_unlock(&st->mu);
 }
@@ -652,6 +735,7 @@ static void drop_retained(sl_stream *st)
             t->next = dead;
             dead = t;
             st->retained_rows -= t->nrows;
+            atomic_fetch_sub(&st->srv->queued_rows, t->nrows);
         } else {
             last = t;
             pp = &t->next;
@@ -871,8 +955,8 @@ static sl_err lane_txn(sl_stream *st, sl_txn *t)
     uint64_t row_seq = t->first_row, rej_seq = t->first_reject;
     uint64_t row_end = t->first_row + t->nrows, rej_end = t->first_reject + t->nrejects;
     sl_err err = SL_OK;
-    if (t->batch) {
-        size_t row_off = 0, rej_off = 0;
+    if (t->batches) {
+        size_t rej_off = 0;
         for (size_t i = 0; !err && i < t->ndata; i++) {
             size_t rb = (size_t)t->piece_rej_bytes[i];
             if (t->piece_rejs[i])
@@ -880,14 +964,8 @@ static sl_err lane_txn(sl_stream *st, sl_txn *t)
                                    rej_seq);
             rej_off += rb;
             rej_seq += t->piece_rejs[i];
-            if (!err && t->piece_rows[i]) {
-                /* a view of this piece's rows */
-                sl_column cols[t->batch->ncols ? t->batch->ncols : 1];
-                sl_batch v;
-                batch_view(t->batch, row_off, t->piece_rows[i], &v, cols);
-                err = lane_rows(st, t, &v, t->piece_rows[i], row_seq);
-            }
-            row_off += t->piece_rows[i];
+            if (!err && t->piece_rows[i])
+                err = lane_rows(st, t, t->batches[i], t->piece_rows[i], row_seq);
             row_seq += t->piece_rows[i];
         }
         if (!err)
@@ -930,6 +1008,14 @@ static sl_err lane_txn(sl_stream *st, sl_txn *t)
         return unit_flush(st, st->m_flush_rows);
     if (!st->has_intent && st->unit_open && st->unit_bytes >= st->srv->cfg.target_file_bytes)
         return unit_flush(st, st->m_flush_bytes);
+    /* QUEUE_CAPACITY counts rows until they are published: when this stream holds half of it
+     * in its open file (or the server is near the limit), publish now rather than stall the
+     * clients until BATCH_SIZE or the flush interval */
+    uint64_t cap = st->srv->cfg.queue_capacity;
+    if (!st->has_intent && st->unit_open && st->pos_row > st->unit_row0 &&
+        (st->pos_row - st->unit_row0 >= cap / 2 ||
+         atomic_load(&st->srv->queued_rows) >= cap - cap / 4))
+        return unit_flush(st, st->m_flush_queue);
     return SL_OK;
 }
 
@@ -1385,16 +1471,7 @@ void sl_streams_release_wal(sl_server *srv)
 
 uint64_t sl_streams_queued_rows(sl_server *srv)
 {
-    uint64_t rows = 0;
-    pthread_mutex_lock(&srv->mu);
-    for (size_t i = 0; i < srv->nstreams; i++) {
-        sl_stream *st = srv->streams[i];
-        pthread_mutex_lock(&st->mu);
-        rows += st->q_rows + st->retained_rows;
-        pthread_mutex_unlock(&st->mu);
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return rows;
+    return atomic_load(&srv->queued_rows);
 }
 
 uint64_t sl_streams_backlog(sl_server *srv)

@@ -38,6 +38,7 @@
 #include "util/log.h"
 
 #define MAX_RECORD ((size_t)16 << 20)
+#define DRAIN_LIMIT ((uint64_t)4 << 20) /* body read and dropped before an early 429 */
 
 enum { R_NONE, R_INGEST, R_METRICS, R_HEALTHZ, R_READYZ, R_ROOT, R_STREAMS, R_NOTFOUND };
 static const char *const route_names[] = {"none",   "ingest", "metrics", "healthz",
@@ -89,6 +90,7 @@ typedef struct req {
     char msg[512];
     char hint[256];
     uint64_t discarded;
+    uint64_t discard_limit; /* 0: max_body_bytes */
     sl_mseries *m_latency;
 } req;
 
@@ -1239,10 +1241,20 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
     if (over) {
         const char *lv[1] = {over};
         sl_mseries_inc(sl_mfamily_series(srv->m_throttled, lv));
-        return send_error(r, c, 429, "overloaded", "retry after the number of seconds in Retry-After",
-                          "%s", !strcmp(over, "queue")
-                                    ? "the ingest queue is full (QUEUE_CAPACITY rows waiting)"
-                                    : "the WAL is full (waiting for sinks to catch up)");
+        const char *hint = "retry after the number of seconds in Retry-After";
+        const char *reason = !strcmp(over, "queue")
+                              ? "the ingest queue is full (QUEUE_CAPACITY rows waiting)"
+                              : "the WAL is full (waiting for sinks to catch up)";
+        /* A client that sent its body without waiting (no Expect: 100-continue) would see a
+         * connection reset if we answered and closed now: read and drop a small body first,
+         * then answer. Large bodies are answered at once. */
+        if (clen && clen <= DRAIN_LIMIT &&
+            !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT)) {
+            fail(r, 429, "overloaded", hint, "%s", reason);
+            r->discard_limit = DRAIN_LIMIT;
+            return MHD_YES;
+        }
+        return send_error(r, c, 429, "overloaded", hint, "%s", reason);
     }
     if (r->enc == 1) {
         memset(&r->zs, 0, sizeof(r->zs));
@@ -1298,7 +1310,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         *upload_data_size = 0;
         if (r->fail_status) { /* drop the rest of a failed body, within reason */
             r->discarded += n;
-            return r->discarded > srv->cfg.max_body_bytes ? MHD_NO : MHD_YES;
+            return r->discarded > (r->discard_limit ? r->discard_limit : srv->cfg.max_body_bytes)
+                       ? MHD_NO
+                       : MHD_YES;
         }
         feed_raw(r, (const uint8_t *)upload_data, n);
         return MHD_YES;

@@ -210,6 +210,25 @@ sleep 1.2
 r=$(curl -s -D - -H 'Content-Type: text/csv' --data-binary @"$T/two.csv" "$URL/v1/streams/stuck/ingest")
 check "backlog over QUEUE_CAPACITY -> 429" contains "$r" '429'
 check "429 with Retry-After" contains "$r" 'Retry-After: 1'
+# a 3.4 MB body sent at once (no Expect: 100-continue) over the queue limit: the 429 must reach
+# the client (before: answered and closed unread -> broken pipe / reset)
+got=$(python3 - "$PORT" <<'PY'
+import socket, sys
+body = b"id\n" + b"".join(b"%d\n" % i for i in range(500000))
+head = b"POST /v1/streams/stuck/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n" % len(body)
+out = []
+for _ in range(3):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    try:
+        s.sendall(head + body)
+        out.append(s.recv(65536).split(b" ", 2)[1].decode())
+    except Exception as e:
+        out.append(type(e).__name__)
+    s.close()
+print(" ".join(out))
+PY
+)
+check "429 for a 3.4 MB body sent without Expect is read, not reset ($got)" eq "$got" "429 429 429"
 r=$(curl -s -w ' %{http_code}' "$URL/readyz")
 check "/readyz not ready, names the failing sink" contains "$r" '"ready":false,"reason":"stream stuck: '
 check "sink failures counted" grep -q '^sluice_sink_failures_total{sink="local"} [1-9]' <(curl -s "$URL/metrics")

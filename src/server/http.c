@@ -646,12 +646,10 @@ static void do_piece(req *r, const uint8_t *p, size_t n, uint64_t first_line)
 
 static uint64_t count_nl(const uint8_t *p, size_t n)
 {
+    /* a plain loop the compiler vectorizes: JSON lines are short, memchr per line is slower */
     uint64_t c = 0;
-    const uint8_t *end = p + n;
-    while ((p = memchr(p, '\n', (size_t)(end - p)))) {
-        c++;
-        p++;
-    }
+    for (size_t i = 0; i < n; i++)
+        c += p[i] == '\n';
     return c;
 }
 

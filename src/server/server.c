@@ -247,7 +247,9 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
         return SL_NOMEM;
     srv->cfg = *cfg;
     srv->sink = cfg->sink; /* owned from here on, even if opening fails */
+    srv->units = cfg->units;
     srv->cfg.sink = NULL;
+    srv->cfg.units = NULL;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->space_cv, NULL);
     atomic_store(&srv->recovering, true);
@@ -277,11 +279,28 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
         err = SL_NOMEM;
         goto fail;
     }
-    if (srv->sink->check) {
+    if (!srv->units) {
+        sl_pq_opts po;
+        sl_pq_opts_default(&po);
+        po.codec = cfg->codec;
+        po.threads = cfg->encode_threads;
+        po.row_group_bytes = cfg->target_file_bytes < ((size_t)64 << 20)
+                                 ? (size_t)cfg->target_file_bytes
+                                 : ((size_t)64 << 20);
+        if (po.row_group_bytes < ((size_t)1 << 20))
+            po.row_group_bytes = (size_t)1 << 20;
+        srv->units = sl_unit_parquet_factory(srv->sink, srv->stage_dir, &po);
+        if (!srv->units) {
+            snprintf(msg, msgn, "out of memory");
+            err = SL_NOMEM;
+            goto fail;
+        }
+    }
+    if (srv->units->check) {
         sl_sink_error se = {0};
-        if (srv->sink->check(srv->sink, &se))
+        if (srv->units->check(srv->units, &se))
             sl_log(SL_LOG_WARN, "sink not reachable at start; data waits in the WAL",
-                   SL_KS("sink", srv->sink->kind), SL_KS("error", se.message),
+                   SL_KS("sink", srv->units->kind), SL_KS("error", se.message),
                    SL_KS("hint", se.hint));
     }
     if ((err = sl_metrics_create(&srv->metrics)) || (err = register_metrics(srv))) {
@@ -382,6 +401,8 @@ void sl_server_close(sl_server *srv)
     sl_streams_free(srv);
     sl_wal_close(srv->wal);
     sl_metrics_destroy(srv->metrics);
+    if (srv->units)
+        srv->units->destroy(srv->units);
     if (srv->sink)
         srv->sink->destroy(srv->sink);
     free(srv->inflight_lsn);

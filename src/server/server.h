@@ -37,6 +37,7 @@
 
 #include "metrics/metrics.h"
 #include "sink/sink.h"
+#include "sink/unit_sink.h"
 #include "sluice.h"
 #include "util/buf.h"
 #include "wal/wal.h"
@@ -76,6 +77,7 @@ typedef struct sl_serve_config {
     int encode_threads;
     char log_level[16];
     sl_file_sink *sink;          /* where files go; NULL = local DATA/out. The server owns it. */
+    sl_unit_sink_factory *units; /* where rows go; NULL = Parquet files through `sink`. Owned. */
 } sl_serve_config;
 
 void sl_serve_config_default(sl_serve_config *c);
@@ -158,6 +160,7 @@ struct sl_server {
     sl_wal *wal;
     sl_metrics *metrics;
     sl_file_sink *sink; /* cfg.sink, or the local DATA/out sink */
+    sl_unit_sink_factory *units; /* cfg.units, or Parquet files through sink */
 
     pthread_mutex_t mu; /* streams list, in-flight set, cache budget */
     pthread_cond_t space_cv; /* WAL space or cache freed */

@@ -76,10 +76,11 @@ struct sl_stream {
     uint64_t pos_row, pos_rej; /* next row / reject to append to the unit */
     sl_txn *retained, *retained_tail; /* processed txns not yet wholly flushed */
     sl_txn *current;                  /* the txn being processed: never dropped under it */
-    sl_pq_writer *pw;
-    int pw_fd;
-    int rj_fd;
-    char pw_path[1400], rj_path[1400];
+    sl_unit_sink *us; /* where the rows of each unit go (Parquet files by default) */
+    bool unit_begun;  /* us->begin called for the open unit */
+    sl_sink_error serr; /* details of the last unit sink error */
+    int rj_fd;        /* the unit's dead letters, when us->rejects is NULL */
+    char rj_path[1400];
     uint64_t unit_row0, unit_rej0;
     uint64_t unit_bytes;
     double unit_opened;
@@ -378,9 +379,8 @@ static void stream_free(sl_stream *st)
         nx = t->next;
         sl_txn_free(srv, t);
     }
-    sl_pq_writer_destroy(st->pw);
-    if (st->pw_fd >= 0)
-        close(st->pw_fd);
+    if (st->us)
+        st->us->destroy(st->us);
     if (st->rj_fd >= 0)
         close(st->rj_fd);
     sl_batch_destroy(st->scratch);
@@ -399,13 +399,13 @@ static void stream_free(sl_stream *st)
 }
 
 static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, const char *model,
-                         sl_stream **out)
+                         sl_stream **out, char *msg, size_t msgn)
 {
     sl_stream *st = calloc(1, sizeof(*st));
     if (!st)
         return SL_NOMEM;
     st->srv = srv;
-    st->pw_fd = st->rj_fd = -1;
+    st->rj_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     pthread_mutex_init(&st->fail_mu, NULL);
@@ -419,7 +419,19 @@ static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, co
         sl_batch_create(schema, &st->scratch)) {
         st->schema = NULL;
         stream_free(st);
+        snprintf(msg, msgn, "out of memory");
         return SL_NOMEM;
+    }
+    sl_sink_error se = {0};
+    sl_err err = srv->units->create(srv->units, name, schema, &st->us, &se);
+    if (err) {
+        snprintf(msg, msgn, "cannot set up the %s sink for stream %s: %s%s%s", srv->units->kind,
+                 name, se.message[0] ? se.message : sl_strerror(err), se.hint[0] ? "; " : "",
+                 se.hint);
+        st->us = NULL;
+        st->schema = NULL;
+        stream_free(st);
+        return err;
     }
     const char *lv[2] = {name, "rows"};
     st->m_flush_rows = sl_mfamily_series(srv->m_flushes, lv);
@@ -436,7 +448,7 @@ static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, co
     lv[1] = "rejects";
     st->m_files_rejects = sl_mfamily_series(srv->m_files, lv);
     st->m_out_bytes = sl_mfamily_series(srv->m_out_bytes, lv);
-    const char *sv[1] = {"local"};
+    const char *sv[1] = {st->us->kind};
     st->m_sink_fail = sl_mfamily_series(srv->m_sink_fail, sv);
     *out = st;
     return SL_OK;
@@ -493,11 +505,9 @@ sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *sche
         snprintf(msg, msgn, "cannot save the stream definition: %s", sl_strerror(err));
         goto out;
     }
-    err = stream_new(srv, name, schema, model, &st);
-    if (err) {
-        snprintf(msg, msgn, "out of memory");
+    err = stream_new(srv, name, schema, model, &st, msg, msgn);
+    if (err)
         goto out;
-    }
     st->expect_set = true; /* a new stream starts at 0 */
     pthread_mutex_lock(&srv->mu);
     err = registry_add(srv, st);
@@ -582,24 +592,16 @@ static void set_failing(sl_stream *st, const char *what, const char *detail)
     atomic_store(&st->failing, true);
 }
 
-static sl_err out_fd_write(void *ctx, const void *p, size_t n)
-{
-    return sl_write_all(*(int *)ctx, p, n);
-}
-
 static void unit_discard(sl_stream *st)
 {
-    sl_pq_writer_destroy(st->pw);
-    st->pw = NULL;
-    if (st->pw_fd >= 0) {
-        close(st->pw_fd);
-        unlink(st->pw_path);
-    }
+    if (st->unit_begun)
+        st->us->abort(st->us);
+    st->unit_begun = false;
     if (st->rj_fd >= 0) {
         close(st->rj_fd);
         unlink(st->rj_path);
     }
-    st->pw_fd = st->rj_fd = -1;
+    st->rj_fd = -1;
     st->unit_open = false;
     st->unit_bytes = 0;
 }
@@ -618,25 +620,16 @@ static void unit_touch(sl_stream *st, const sl_txn *t)
     st->unit_bytes = 0;
 }
 
-static sl_err open_pq(sl_stream *st)
+/* The unit sink hears of the unit when its first row (or reject) is written. */
+static sl_err unit_begin(sl_stream *st, sl_sink_error *se)
 {
-    sl_server *srv = st->srv;
-    snprintf(st->pw_path, sizeof(st->pw_path), "%s/%s-%012" PRIu64 ".parquet.tmp", srv->stage_dir,
-             st->name, st->unit_row0);
-    st->pw_fd = open(st->pw_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (st->pw_fd < 0)
-        return errno == ENOSPC ? SL_NOSPACE : SL_IO;
-    sl_pq_opts po;
-    sl_pq_opts_default(&po);
-    po.codec = srv->cfg.codec;
-    po.threads = srv->cfg.encode_threads;
-    po.row_group_bytes = srv->cfg.target_file_bytes < ((size_t)64 << 20)
-                             ? (size_t)srv->cfg.target_file_bytes
-                             : ((size_t)64 << 20);
-    if (po.row_group_bytes < ((size_t)1 << 20))
-        po.row_group_bytes = (size_t)1 << 20;
-    sl_output o = {out_fd_write, &st->pw_fd};
-    return sl_pq_writer_create(st->schema, &po, o, &st->pw);
+    if (st->unit_begun)
+        return SL_OK;
+    sl_unit u = {st->name, st->schema, st->unit_row0, st->unit_rej0, st->unit_seg,
+                 st->unit_received_us};
+    sl_err err = st->us->begin(st->us, &u, se);
+    st->unit_begun = err == SL_OK;
+    return err;
 }
 
 static uint64_t batch_bytes(const sl_batch *b, size_t first, size_t n)
@@ -678,14 +671,15 @@ static void batch_view(const sl_batch *b, size_t first, size_t n, sl_batch *v, s
 static sl_err write_rows(sl_stream *st, const sl_txn *t, const sl_batch *b, size_t first,
                          size_t n)
 {
+    sl_sink_error *se = &st->serr;
     unit_touch(st, t);
-    sl_err err = SL_OK;
-    if (!st->pw && (err = open_pq(st)))
+    sl_err err = unit_begin(st, se);
+    if (err)
         return err;
     sl_column cols[b->ncols ? b->ncols : 1];
     sl_batch v;
     batch_view(b, first, n, &v, cols);
-    err = sl_pq_writer_write(st->pw, &v);
+    err = st->us->rows(st->us, &v, st->pos_row, se);
     st->unit_bytes += batch_bytes(b, first, n);
     st->pos_row += n;
     return err;
@@ -694,7 +688,16 @@ static sl_err write_rows(sl_stream *st, const sl_txn *t, const sl_batch *b, size
 static sl_err write_rejects(sl_stream *st, const sl_txn *t, const uint8_t *p, size_t n,
                             uint64_t count)
 {
+    sl_sink_error *se = &st->serr;
     unit_touch(st, t);
+    if (st->us->rejects) {
+        sl_err err = unit_begin(st, se);
+        if (!err)
+            err = st->us->rejects(st->us, p, n, count, st->pos_rej, se);
+        st->pos_rej += count;
+        st->unit_bytes += n;
+        return err;
+    }
     if (st->rj_fd < 0) {
         snprintf(st->rj_path, sizeof(st->rj_path), "%s/%s-%012" PRIu64 ".rejects.tmp",
                  st->srv->stage_dir, st->name, st->unit_rej0);
@@ -706,7 +709,6 @@ static sl_err write_rejects(sl_stream *st, const sl_txn *t, const uint8_t *p, si
     st->unit_bytes += n;
     return sl_write_all(st->rj_fd, p, n);
 }
-
 
 static sl_err sync_close(int *fd)
 {
@@ -758,52 +760,37 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
     uint64_t row1 = st->pos_row, rej1 = st->pos_rej;
     uint64_t row0 = st->unit_row0, rej0 = st->unit_rej0;
     sl_err err = SL_OK;
-    const char *stage = "finishing the Parquet file";
-    if (st->pw) {
-        err = sl_pq_writer_finish(st->pw);
-        if (!err)
-            st->unit_bytes = sl_pq_writer_bytes(st->pw);
-        sl_pq_writer_destroy(st->pw);
-        st->pw = NULL;
+    const char *stage = "writing the checkpoint";
+    /* the cut is recorded before anything of the unit can become visible */
+    pthread_mutex_lock(&ckpt_mu);
+    if (!st->has_intent) {
+        st->has_intent = true;
+        st->i_row0 = row0;
+        st->i_row1 = row1;
+        st->i_rej0 = rej0;
+        st->i_rej1 = rej1;
+        err = ckpt_write_locked(srv);
     }
-    if (!err) {
-        stage = "syncing the staged files";
-        err = sync_close(&st->pw_fd);
-    }
-    if (!err)
-        err = sync_close(&st->rj_fd);
-    if (!err) {
-        stage = "writing the checkpoint";
-        pthread_mutex_lock(&ckpt_mu);
-        if (!st->has_intent) {
-            st->has_intent = true;
-            st->i_row0 = row0;
-            st->i_row1 = row1;
-            st->i_rej0 = rej0;
-            st->i_rej1 = rej1;
-            err = ckpt_write_locked(srv);
-        }
-        pthread_mutex_unlock(&ckpt_mu);
-    }
+    pthread_mutex_unlock(&ckpt_mu);
     sl_sink_error se = {0};
-    char key[1400];
-    uint64_t pq_bytes = 0;
-    sl_obj obj = {SL_OBJ_PARQUET, st->name, st->unit_received_us, st->unit_seg, row0, row1 - 1,
-                  NULL};
-    if (!err && row1 > row0) {
-        stage = "publishing the Parquet file";
-        struct stat sb;
-        if (stat(st->pw_path, &sb) == 0)
-            pq_bytes = (uint64_t)sb.st_size;
-        err = sl_sink_key(srv->sink->layout, &obj, key, sizeof(key));
+    uint64_t out_bytes = 0;
+    if (!err && st->unit_begun) {
+        stage = "delivering the unit";
+        st->us->committed_bytes = 0;
+        err = st->us->commit(st->us, row1, rej1, &se);
+        out_bytes = st->us->committed_bytes;
         if (!err)
-            err = srv->sink->publish(srv->sink, st->pw_path, key, &se);
+            st->unit_begun = false;
     }
-    if (!err && rej1 > rej0) {
+    if (!err && st->rj_fd >= 0) {
+        stage = "syncing the rejects file";
+        err = sync_close(&st->rj_fd);
+    }
+    if (!err && rej1 > rej0 && !st->us->rejects) {
         stage = "publishing the rejects file";
-        obj.kind = SL_OBJ_REJECTS;
-        obj.first = rej0;
-        obj.last = rej1 - 1;
+        char key[1400];
+        sl_obj obj = {SL_OBJ_REJECTS, st->name, st->unit_received_us, st->unit_seg, rej0,
+                      rej1 - 1, NULL};
         err = sl_sink_key(srv->sink->layout, &obj, key, sizeof(key));
         if (!err)
             err = srv->sink->publish(srv->sink, st->rj_path, key, &se);
@@ -834,10 +821,10 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
             snprintf(detail, sizeof(detail), "%s: %s (%.100s)", stage, sl_strerror(err),
                      strerror(saved));
         char what[64];
-        snprintf(what, sizeof(what), "%.16s sink failing", srv->sink->kind);
+        snprintf(what, sizeof(what), "%.16s sink failing", st->us->kind);
         set_failing(st, what, detail);
         sl_log(SL_LOG_ERROR, "flush failed", SL_KS("stream", st->name), SL_KS("stage", stage),
-               SL_KS("sink", srv->sink->kind), SL_KS("error", sl_strerror(err)),
+               SL_KS("sink", st->us->kind), SL_KS("error", sl_strerror(err)),
                SL_KS("detail", detail));
         return err;
     }
@@ -848,12 +835,12 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
     sl_mseries_inc(why);
     if (row1 > row0) {
         sl_mseries_inc(st->m_files_parquet);
-        sl_mseries_add(st->m_out_bytes, (double)pq_bytes);
+        sl_mseries_add(st->m_out_bytes, (double)out_bytes);
     }
     if (rej1 > rej0)
         sl_mseries_inc(st->m_files_rejects);
     sl_log(SL_LOG_DEBUG, "flushed", SL_KS("stream", st->name), SL_KU("first_row", row0),
-           SL_KU("rows", row1 - row0), SL_KU("rejects", rej1 - rej0), SL_KU("bytes", pq_bytes));
+           SL_KU("rows", row1 - row0), SL_KU("rejects", rej1 - rej0), SL_KU("bytes", out_bytes));
     drop_retained(st);
     sl_streams_release_wal(srv);
     return SL_OK;
@@ -1130,9 +1117,12 @@ static void *lane_main(void *arg)
         }
         if (err) {
             if (err != SL_OK && !atomic_load(&st->failing)) {
-                char d[64];
-                snprintf(d, sizeof(d), "%s", sl_strerror(err));
+                char d[800];
+                snprintf(d, sizeof(d), "%s%s%.500s%s%.200s", sl_strerror(err),
+                         st->serr.message[0] ? ": " : "", st->serr.message,
+                         st->serr.hint[0] ? "; hint: " : "", st->serr.hint);
                 set_failing(st, "writing output failed", d);
+                memset(&st->serr, 0, sizeof(st->serr));
                 sl_mseries_inc(st->m_sink_fail);
                 sl_log(SL_LOG_ERROR, "lane failed; will retry from the WAL",
                        SL_KS("stream", st->name), SL_KS("error", sl_strerror(err)));
@@ -1194,7 +1184,11 @@ sl_err sl_streams_load(sl_server *srv)
             if (sl_read_file(path, &mb, 4096) == SL_OK && mb.len && !sl_buf_putc(&mb, 0))
                 model = (char *)mb.ptr;
             sl_stream *st;
-            err = stream_new(srv, name, schema, model, &st);
+            char smsg[600];
+            err = stream_new(srv, name, schema, model, &st, smsg, sizeof(smsg));
+            if (err)
+                sl_log(SL_LOG_ERROR, "cannot load stream", SL_KS("stream", name),
+                       SL_KS("error", smsg));
             if (!err) {
                 pthread_mutex_lock(&srv->mu);
                 err = registry_add(srv, st);

@@ -20,13 +20,20 @@
 #include "util/log.h"
 
 enum kind { K_LISTEN, K_PATH, K_TOKENS, K_U64, K_BYTES, K_SECONDS, K_BOOL, K_CODEC, K_LEVEL,
-            K_MODE, K_INT, K_OPEN, K_SINK, K_S3 };
+            K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES };
+
+/* Sink kinds for SLUICE_SINK and SLUICE_ROUTES. File sinks (Parquet files): local, s3, parquet
+ * (= whichever file sink is configured). Row sinks add their name here and in units_for(). */
+static const char *const sink_kinds[] = {"local", "s3", "parquet"};
+#define NKINDS (sizeof(sink_kinds) / sizeof(sink_kinds[0]))
 
 /* Everything the settings fill: the server's configuration and the sink's. */
 typedef struct {
     sl_serve_config cfg;
     sl_s3_config s3;
-    char sink[16];         /* "local", "s3" or "" (s3 when a bucket is set) */
+    char sink[16];         /* a sink_kinds name, or "" (s3 when a bucket is set, else local) */
+    char routes[1024];     /* SLUICE_ROUTES: "stream=kind,prefix*=kind" */
+    sl_unit_sink_factory *made[NKINDS]; /* row-sink factories made so far, by kind */
     bool path_style_set;   /* S3_PATH_STYLE given (else on for a custom S3_ENDPOINT) */
 } settings;
 
@@ -68,7 +75,8 @@ static const opt opts[] = {
     {"codec", "SLUICE_CODEC", NULL, K_CODEC, 0, "Parquet compression: snappy (default), zstd, gzip, lz4_raw, none"},
     {"threads", "SLUICE_THREADS", NULL, K_INT, OFF(encode_threads), "threads encoding a file's columns (default 0 = one per core)"},
     {"log-level", "SLUICE_LOG_LEVEL", NULL, K_LEVEL, 0, "debug, info (default), warn, error"},
-    {"sink", "SLUICE_SINK", NULL, K_SINK, 0, "where files go: local (DATA/out, default) or s3 (default when S3_BUCKET is set)"},
+    {"sink", "SLUICE_SINK", NULL, K_SINK, 0, "where rows go: local (Parquet in DATA/out, default), s3 (Parquet in a bucket; default when S3_BUCKET is set)"},
+    {"routes", "SLUICE_ROUTES", NULL, K_ROUTES, 0, "per-stream sinks, e.g. events=postgres,logs*=s3 (a name, or a prefix ending in *); other streams use --sink"},
     {"s3-endpoint", "S3_ENDPOINT", NULL, K_S3, 0, "S3 server URL, e.g. http://127.0.0.1:9000 for MinIO (default: AWS, https://s3.REGION.amazonaws.com)"},
     {"s3-bucket", "S3_BUCKET", NULL, K_S3, 0, "bucket for the s3 sink (must exist)"},
     {"s3-region", "AWS_REGION", "S3_REGION", K_S3, 0, "region signed into requests (default us-east-1)"},
@@ -161,6 +169,55 @@ static bool set_tokens(sl_serve_config *c, const char *v)
 }
 
 /* Applies one setting; on failure err says why. */
+static int kind_index(const char *v)
+{
+    for (size_t i = 0; i < NKINDS; i++)
+        if (!strcmp(v, sink_kinds[i]))
+            return (int)i;
+    return -1;
+}
+
+static void kinds_list(char *err, size_t errn)
+{
+    size_t used = (size_t)snprintf(err, errn, "expected one of:");
+    for (size_t i = 0; i < NKINDS && used < errn; i++)
+        used += (size_t)snprintf(err + used, errn - used, " %s", sink_kinds[i]);
+}
+
+/* "name=kind,prefix*=kind": names as streams allow, '*' only at the end, kinds known. */
+static bool check_routes(const char *v, char *err, size_t errn)
+{
+    if (strlen(v) >= 1024) {
+        snprintf(err, errn, "too long");
+        return false;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", v);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok) {
+            snprintf(err, errn, "'%.40s': expected STREAM=SINK", tok);
+            return false;
+        }
+        *eq = '\0';
+        char *star = strchr(tok, '*');
+        if (star && star[1]) {
+            snprintf(err, errn, "'%.40s': '*' only at the end of a stream prefix", tok);
+            return false;
+        }
+        if (kind_index(eq + 1) < 0) {
+            char k[120];
+            kinds_list(k, sizeof(k));
+            snprintf(err, errn, "'%.40s': unknown sink; %.100s", eq + 1, k);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool apply(settings *st, const opt *o, const char *v, char *err, size_t errn)
 {
     sl_serve_config *c = &st->cfg;
@@ -273,11 +330,16 @@ static bool apply(settings *st, const opt *o, const char *v, char *err, size_t e
         return true;
     }
     case K_SINK:
-        if (strcmp(v, "local") && strcmp(v, "s3")) {
-            snprintf(err, errn, "expected local or s3");
+        if (kind_index(v) < 0) {
+            kinds_list(err, errn);
             return false;
         }
         snprintf(st->sink, sizeof(st->sink), "%s", v);
+        return true;
+    case K_ROUTES:
+        if (!check_routes(v, err, errn))
+            return false;
+        snprintf(st->routes, sizeof(st->routes), "%s", v);
         return true;
     case K_S3:
         if (sl_s3_config_set(&st->s3, o->env, v, err, errn))
@@ -417,6 +479,61 @@ static int make_sink(settings *st)
     return 0;
 }
 
+/* The unit-sink factory for a kind: NULL for Parquet files (the server makes that one over the
+ * file sink); row sinks (databases, brokers) are made here once per kind. */
+static int units_for(settings *st, const char *kind, sl_unit_sink_factory **out)
+{
+    *out = NULL;
+    int k = kind_index(kind);
+    if (k < 0)
+        return 2;
+    if (!strcmp(kind, "local") || !strcmp(kind, "s3") || !strcmp(kind, "parquet"))
+        return 0;
+    if (st->made[k]) {
+        *out = st->made[k];
+        return 0;
+    }
+    sl_sink_error e = {0};
+    sl_err err = SL_UNSUPPORTED;
+    snprintf(e.message, sizeof(e.message), "sink %s is not built in", kind);
+    /* row sinks: if (!strcmp(kind, "postgres")) err = sl_unit_pg_factory(&st->pg, out, &e); */
+    if (err) {
+        fprintf(stderr, "sluice serve: %s sink: %s\n", kind, e.message);
+        if (e.hint[0])
+            fprintf(stderr, "hint: %s\n", e.hint);
+        return 2;
+    }
+    st->made[k] = *out;
+    return 0;
+}
+
+/* SLUICE_SINK (default for every stream) and SLUICE_ROUTES (per stream) into cfg.units and
+ * cfg.routes. */
+static int make_units(settings *st)
+{
+    int rc;
+    if (st->sink[0] && (rc = units_for(st, st->sink, &st->cfg.units)))
+        return rc;
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", st->routes);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        char *eq = strchr(tok, '=');
+        *eq = '\0';
+        if (st->cfg.nroutes == SL_MAX_ROUTES) {
+            fprintf(stderr, "sluice serve: more than %d routes\n", SL_MAX_ROUTES);
+            return 2;
+        }
+        sl_stream_route *r = &st->cfg.routes[st->cfg.nroutes++];
+        snprintf(r->pattern, sizeof(r->pattern), "%s", tok);
+        if ((rc = units_for(st, eq + 1, &r->units)))
+            return rc;
+    }
+    return 0;
+}
+
 int sl_cli_serve(int argc, char **argv)
 {
     settings st;
@@ -494,11 +611,15 @@ int sl_cli_serve(int argc, char **argv)
         sl_log_set_level(lvl);
     if (st.cfg.chunk_bytes > ((uint64_t)64 << 20))
         st.cfg.chunk_bytes = (uint64_t)64 << 20;
-    if ((rc = make_sink(&st)))
+    if ((rc = make_sink(&st)) || (rc = make_units(&st)))
         goto out;
     sl_server *srv = NULL;
     char msg[1024] = "";
-    if (sl_server_open(&st.cfg, &srv, msg, sizeof(msg))) {
+    sl_err oerr = sl_server_open(&st.cfg, &srv, msg, sizeof(msg));
+    /* the server owns the sinks now, opened or not */
+    memset(st.made, 0, sizeof(st.made));
+    st.cfg.sink = NULL;
+    if (oerr) {
         sl_log(SL_LOG_ERROR, "cannot start", SL_KS("error", msg));
         fprintf(stderr, "sluice serve: %s\n", msg);
         rc = 3;
@@ -508,6 +629,11 @@ int sl_cli_serve(int argc, char **argv)
         rc = 3;
     sl_server_close(srv);
 out:
+    for (size_t i = 0; i < NKINDS; i++) /* not handed to a server */
+        if (st.made[i])
+            st.made[i]->destroy(st.made[i]);
+    if (st.cfg.sink)
+        st.cfg.sink->destroy(st.cfg.sink);
     free_tokens(&st.cfg);
     return rc;
 }

@@ -19,6 +19,7 @@
 
 #include "server/server.h"
 #include "util/fsutil.h"
+#include "sink/router.h"
 #include "util/log.h"
 
 void sl_serve_config_default(sl_serve_config *c)
@@ -239,6 +240,31 @@ static void tune_malloc(void)
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
+/* Factories of the configuration not (yet) taken by the router: each destroyed once. */
+static void free_cfg_units(sl_server *srv)
+{
+    sl_unit_sink_factory *all[SL_MAX_ROUTES + 1];
+    size_t na = 0;
+    all[na++] = srv->cfg.units;
+    for (size_t i = 0; i < srv->cfg.nroutes; i++)
+        all[na++] = srv->cfg.routes[i].units;
+    for (size_t i = 0; i < na; i++) {
+        bool dup = !all[i];
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = all[j] == all[i];
+        if (!dup)
+            all[i]->destroy(all[i]);
+    }
+}
+
+/* Our copy of the configuration must not point at factories the router owns. */
+static void disown_units(sl_server *srv)
+{
+    srv->cfg.units = NULL;
+    for (size_t i = 0; i < srv->cfg.nroutes; i++)
+        srv->cfg.routes[i].units = NULL;
+}
+
 sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, size_t msgn)
 {
     tune_malloc();
@@ -247,9 +273,10 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
         return SL_NOMEM;
     srv->cfg = *cfg;
     srv->sink = cfg->sink; /* owned from here on, even if opening fails */
-    srv->units = cfg->units;
     srv->cfg.sink = NULL;
-    srv->cfg.units = NULL;
+    /* the unit-sink factories too: all go into a router, which owns them */
+    sl_unit_sink_factory *parquet = NULL;
+    srv->units = NULL;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->space_cv, NULL);
     atomic_store(&srv->recovering, true);
@@ -279,22 +306,43 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
         err = SL_NOMEM;
         goto fail;
     }
-    if (!srv->units) {
-        sl_pq_opts po;
-        sl_pq_opts_default(&po);
-        po.codec = cfg->codec;
-        po.threads = cfg->encode_threads;
-        po.row_group_bytes = cfg->target_file_bytes < ((size_t)64 << 20)
-                                 ? (size_t)cfg->target_file_bytes
-                                 : ((size_t)64 << 20);
-        if (po.row_group_bytes < ((size_t)1 << 20))
-            po.row_group_bytes = (size_t)1 << 20;
-        srv->units = sl_unit_parquet_factory(srv->sink, srv->stage_dir, &po);
-        if (!srv->units) {
-            snprintf(msg, msgn, "out of memory");
-            err = SL_NOMEM;
+    sl_pq_opts po;
+    sl_pq_opts_default(&po);
+    po.codec = cfg->codec;
+    po.threads = cfg->encode_threads;
+    po.row_group_bytes = cfg->target_file_bytes < ((size_t)64 << 20)
+                             ? (size_t)cfg->target_file_bytes
+                             : ((size_t)64 << 20);
+    if (po.row_group_bytes < ((size_t)1 << 20))
+        po.row_group_bytes = (size_t)1 << 20;
+    parquet = sl_unit_parquet_factory(srv->sink, srv->stage_dir, &po);
+    sl_unit_sink_factory *fallback = cfg->units ? cfg->units : parquet;
+    if (fallback)
+        srv->units = sl_unit_router_create(fallback);
+    if (!srv->units) { /* sl_server_close frees cfg's factories */
+        if (parquet && parquet != cfg->units)
+            parquet->destroy(parquet);
+        snprintf(msg, msgn, "out of memory");
+        err = SL_NOMEM;
+        goto fail;
+    }
+    /* the router owns every factory from here on, whatever fails next */
+    err = parquet ? sl_unit_router_own(srv->units, parquet) : SL_NOMEM;
+    for (size_t i = 0; i < cfg->nroutes; i++)
+        if (cfg->routes[i].units && sl_unit_router_own(srv->units, cfg->routes[i].units))
+            err = SL_NOMEM; /* (own() only fails before taking it; a leak at worst) */
+    disown_units(srv);
+    for (size_t i = 0; !err && i < cfg->nroutes; i++) {
+        err = sl_unit_router_add(srv->units, cfg->routes[i].pattern,
+                                 cfg->routes[i].units ? cfg->routes[i].units : parquet);
+        if (err == SL_INVALID) {
+            snprintf(msg, msgn, "bad stream pattern in a route: '%s'", cfg->routes[i].pattern);
             goto fail;
         }
+    }
+    if (err) {
+        snprintf(msg, msgn, "out of memory");
+        goto fail;
     }
     if (srv->units->check) {
         sl_sink_error se = {0};
@@ -403,6 +451,8 @@ void sl_server_close(sl_server *srv)
     sl_metrics_destroy(srv->metrics);
     if (srv->units)
         srv->units->destroy(srv->units);
+    else
+        free_cfg_units(srv);
     if (srv->sink)
         srv->sink->destroy(srv->sink);
     free(srv->inflight_lsn);

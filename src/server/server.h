@@ -47,6 +47,13 @@
 
 #define SL_TXNF_UNKNOWN_REJECT 1 /* JSON: unknown keys reject the row */
 
+#define SL_MAX_ROUTES 32
+
+typedef struct {
+    char pattern[72];           /* stream name, or a prefix ending in '*' */
+    sl_unit_sink_factory *units; /* NULL: Parquet files through the file sink */
+} sl_stream_route;
+
 typedef struct sl_serve_config {
     char listen_host[64];
     unsigned listen_port;
@@ -78,6 +85,8 @@ typedef struct sl_serve_config {
     char log_level[16];
     sl_file_sink *sink;          /* where files go; NULL = local DATA/out. The server owns it. */
     sl_unit_sink_factory *units; /* where rows go; NULL = Parquet files through `sink`. Owned. */
+    sl_stream_route routes[SL_MAX_ROUTES]; /* per-stream exceptions to `units`; factories owned */
+    size_t nroutes;
 } sl_serve_config;
 
 void sl_serve_config_default(sl_serve_config *c);

@@ -9,6 +9,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git clang libclang-rt-14-dev
   libsnappy-dev libzstd-dev liblz4-dev zlib1g-dev
   libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
+  librdkafka-dev kcat
   curl prometheus
   python3 python3-pandas zstd gzip bsdutils time bc
   nodejs npm

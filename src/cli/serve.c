@@ -15,22 +15,24 @@
 
 #include "cli/cli.h"
 #include "server/server.h"
+#include "sink/kafka_sink.h"
 #include "sink/s3/sink_s3.h"
 #include "sluice.h"
 #include "util/log.h"
 
 enum kind { K_LISTEN, K_PATH, K_TOKENS, K_U64, K_BYTES, K_SECONDS, K_BOOL, K_CODEC, K_LEVEL,
-            K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES };
+            K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES, K_KAFKA };
 
 /* Sink kinds for SLUICE_SINK and SLUICE_ROUTES. File sinks (Parquet files): local, s3, parquet
  * (= whichever file sink is configured). Row sinks add their name here and in units_for(). */
-static const char *const sink_kinds[] = {"local", "s3", "parquet"};
+static const char *const sink_kinds[] = {"local", "s3", "parquet", "kafka"};
 #define NKINDS (sizeof(sink_kinds) / sizeof(sink_kinds[0]))
 
 /* Everything the settings fill: the server's configuration and the sink's. */
 typedef struct {
     sl_serve_config cfg;
     sl_s3_config s3;
+    sl_kafka_config kafka;
     char sink[16];         /* a sink_kinds name, or "" (s3 when a bucket is set, else local) */
     char routes[1024];     /* SLUICE_ROUTES: "stream=kind,prefix*=kind" */
     sl_unit_sink_factory *made[NKINDS]; /* row-sink factories made so far, by kind */
@@ -75,7 +77,7 @@ static const opt opts[] = {
     {"codec", "SLUICE_CODEC", NULL, K_CODEC, 0, "Parquet compression: snappy (default), zstd, gzip, lz4_raw, none"},
     {"threads", "SLUICE_THREADS", NULL, K_INT, OFF(encode_threads), "threads encoding a file's columns (default 0 = one per core)"},
     {"log-level", "SLUICE_LOG_LEVEL", NULL, K_LEVEL, 0, "debug, info (default), warn, error"},
-    {"sink", "SLUICE_SINK", NULL, K_SINK, 0, "where rows go: local (Parquet in DATA/out, default), s3 (Parquet in a bucket; default when S3_BUCKET is set)"},
+    {"sink", "SLUICE_SINK", NULL, K_SINK, 0, "where rows go: local (Parquet in DATA/out, default), s3 (Parquet in a bucket; default when S3_BUCKET is set), kafka (a message per row, see KAFKA_BROKERS)"},
     {"routes", "SLUICE_ROUTES", NULL, K_ROUTES, 0, "per-stream sinks, e.g. events=postgres,logs*=s3 (a name, or a prefix ending in *); other streams use --sink"},
     {"s3-endpoint", "S3_ENDPOINT", NULL, K_S3, 0, "S3 server URL, e.g. http://127.0.0.1:9000 for MinIO (default: AWS, https://s3.REGION.amazonaws.com)"},
     {"s3-bucket", "S3_BUCKET", NULL, K_S3, 0, "bucket for the s3 sink (must exist)"},
@@ -90,6 +92,20 @@ static const opt opts[] = {
     {"s3-concurrency", "SLUICE_S3_CONCURRENCY", NULL, K_S3, 0, "parts of one file uploaded at once (default 4)"},
     {"s3-retry-seconds", "SLUICE_S3_RETRY_SECONDS", NULL, K_S3, 0, "time one upload retries transient errors (5xx, 429, SlowDown, timeouts) with backoff and jitter before the stream is marked failing and retried from the WAL (default 20)"},
     {"s3-manifest", "SLUICE_S3_MANIFEST", NULL, K_S3, 0, "true: also write KEY.manifest.json after each object (default false)"},
+    {"kafka-brokers", "KAFKA_BROKERS", NULL, K_KAFKA, 0, "Kafka bootstrap servers HOST:PORT,... for the kafka sink (default 127.0.0.1:9092)"},
+    {"kafka-topic", "SLUICE_KAFKA_TOPIC", NULL, K_KAFKA, 0, "topic of a stream's rows, {stream} = the stream's name (default {stream}); rejected rows go to TOPIC.dlq"},
+    {"kafka-format", "SLUICE_KAFKA_FORMAT", NULL, K_KAFKA, 0, "message value: json (an object per row, default), csv (a CSV line) or raw (the first column's bytes)"},
+    {"kafka-key", "SLUICE_KAFKA_KEY", NULL, K_KAFKA, 0, "column whose value is the message key (partitioning); default none"},
+    {"kafka-partitions", "SLUICE_KAFKA_PARTITIONS", NULL, K_KAFKA, 0, "partitions of topics sluice creates (Admin API; default 1)"},
+    {"kafka-replication", "SLUICE_KAFKA_REPLICATION", NULL, K_KAFKA, 0, "replication factor of topics sluice creates (default 1)"},
+    {"kafka-create-topics", "SLUICE_KAFKA_CREATE_TOPICS", NULL, K_KAFKA, 0, "true: create each topic and its .dlq with the Admin API (default true; else broker auto-creation)"},
+    {"kafka-timeout", "SLUICE_KAFKA_TIMEOUT", NULL, K_KAFKA, 0, "seconds a message may wait for the broker's acknowledgement before the unit is retried from the WAL (default 30)"},
+    {"kafka-properties", "KAFKA_PROPERTIES", NULL, K_KAFKA, 0, "librdkafka properties passed through, key=value;key=value (e.g. compression.type=zstd)"},
+    {"kafka-security-protocol", "KAFKA_SECURITY_PROTOCOL", NULL, K_KAFKA, 0, "security.protocol: plaintext, ssl, sasl_plaintext, sasl_ssl"},
+    {"kafka-sasl-mechanism", "KAFKA_SASL_MECHANISM", NULL, K_KAFKA, 0, "sasl.mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"},
+    {"kafka-sasl-username", "KAFKA_SASL_USERNAME", NULL, K_KAFKA, 0, "sasl.username"},
+    {"kafka-sasl-password", "KAFKA_SASL_PASSWORD", NULL, K_KAFKA, 0, "sasl.password"},
+    {"kafka-ssl-ca-location", "KAFKA_SSL_CA_LOCATION", NULL, K_KAFKA, 0, "ssl.ca.location: CA certificate file"},
     {"key-layout", "SLUICE_KEY_LAYOUT", NULL, K_S3, 0, "object key layout below the prefix; placeholders {stream} {date} {hour} {partition} (default {stream}/dt={date}/hour={hour}/{partition})"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -347,6 +363,8 @@ static bool apply(settings *st, const opt *o, const char *v, char *err, size_t e
         if (!strcmp(o->env, "S3_FORCE_PATH_STYLE"))
             st->path_style_set = true;
         return true;
+    case K_KAFKA:
+        return sl_kafka_config_set(&st->kafka, o->env, v, err, errn) == SL_OK;
     case K_MODE:
         if (!strcmp(v, "strict"))
             c->default_strict = true;
@@ -497,6 +515,8 @@ static int units_for(settings *st, const char *kind, sl_unit_sink_factory **out)
     sl_err err = SL_UNSUPPORTED;
     snprintf(e.message, sizeof(e.message), "sink %s is not built in", kind);
     /* row sinks: if (!strcmp(kind, "postgres")) err = sl_unit_pg_factory(&st->pg, out, &e); */
+    if (!strcmp(kind, "kafka"))
+        err = sl_unit_kafka_factory(&st->kafka, out, &e);
     if (err) {
         fprintf(stderr, "sluice serve: %s sink: %s\n", kind, e.message);
         if (e.hint[0])
@@ -540,6 +560,7 @@ int sl_cli_serve(int argc, char **argv)
     memset(&st, 0, sizeof(st));
     sl_serve_config_default(&st.cfg);
     sl_s3_config_default(&st.s3);
+    sl_kafka_config_default(&st.kafka);
     int rc = 0;
     /* config file first (flag or environment) */
     const char *cfile = getenv("SLUICE_CONFIG");

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# sluice serve with the Kafka sink (SLUICE_SINK=kafka) on librdkafka's mock cluster
+# (tests/tools/kafka_mock.c): broker down at start (readyz says why, rows wait in the WAL, then
+# are delivered when the broker comes up), topic + .dlq auto-creation, message values, keys and
+# headers, dead-letter messages with their headers, idempotent retries under injected Produce
+# errors (no duplicates), a broker outage mid-stream longer than the delivery timeout (the unit
+# is retried from the WAL), per-stream routing with CSV values. Each check prints "ok - ...".
+set -uo pipefail
+: "${SL_BIN:?set by ctest}" "${SL_SRC:?set by ctest}"
+SLUICE="$SL_BIN/sluice"
+T=$(mktemp -d)
+SPID=
+MOCK_PID_a=
+trap '[ -n "$SPID" ] && kill -KILL $SPID 2>/dev/null; [ -n "$MOCK_PID_a" ] && kill -KILL $MOCK_PID_a 2>/dev/null; rm -rf "$T"' EXIT
+fails=0
+n=0
+ok() { n=$((n + 1)); echo "ok - $1"; }
+bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok - $1"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+eq() { [ "$1" = "$2" ] || { echo "    expected: $2"; echo "    got:      $1"; return 1; }; }
+contains() { grep -qF -- "$2" <<<"$1" || { echo "    '$2' not in: $1"; return 1; }; }
+. "$SL_SRC/tests/support/serve_lib.sh"
+. "$SL_SRC/tests/support/kafka_lib.sh"
+command -v kcat >/dev/null || { echo "not ok - kcat not installed (scripts/deps.sh)"; exit 1; }
+
+# summary TOPIC: "count distinct_seq" of the topic's messages (sluice.seq header)
+summary() {
+  topic_json "$KB" "$1" | python3 -c '
+import json, sys
+seqs = []
+for l in sys.stdin:
+    m = json.loads(l)
+    h = m.get("headers") or []
+    d = dict(zip(h[0::2], h[1::2]))
+    seqs.append(d.get("sluice.seq"))
+print(len(seqs), len(set(seqs)))'
+}
+
+# wait_for SECONDS CMD...: retries CMD every 0.2 s
+wait_for() {
+  local s=$1
+  shift
+  for _ in $(seq 1 $((s * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  "$@"
+}
+
+D=$T/d1
+mkdir -p "$D/models"
+cat >"$D/models/orders.json" <<'EOF'
+{"fields":[{"name":"id","type":"int64","nullable":false},{"name":"name","type":"string"},{"name":"amount","type":"decimal(10,2)"}]}
+EOF
+KPORT=$(free_port)
+KB=127.0.0.1:$KPORT
+
+# ---- broker down at start ----
+export SLUICE_SINK=kafka KAFKA_BROKERS=$KB SLUICE_KAFKA_KEY=id SLUICE_KAFKA_TIMEOUT=2
+start_server "$D" --flush-interval 0.2 || exit 1
+check "server starts with Kafka offline" true
+check "start log names the unreachable sink" contains "$(cat "$D.log")" 'sink not reachable at start'
+{
+  echo 'id,name,amount'
+  for i in $(seq 1 10); do echo "$i,item $i,$i.50"; done
+  echo 'x,bad id,1.00'
+  echo '12,bad amount,abc'
+} >"$T/a.csv"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/a.csv" \
+  "$URL/v1/streams/orders/ingest?model=orders")
+check "ingest while Kafka is down -> 200 (rows durable in the WAL)" contains "$r" '"rows_accepted":10,"rows_rejected":2'
+not_ready() { curl -s "$URL/readyz" | grep -q '"ready":false'; }
+wait_for 15 not_ready
+r=$(curl -s "$URL/readyz")
+check "readyz: not ready, says the kafka sink fails" contains "$r" 'kafka sink failing'
+check "readyz: actionable hint names KAFKA_BROKERS" contains "$r" "check KAFKA_BROKERS=$KB"
+check "readyz: kafka_unavailable" contains "$r" 'kafka_unavailable'
+r=$(curl -s "$URL/metrics")
+check "sink failures counted with sink=kafka" contains "$r" 'sluice_sink_failures_total{sink="kafka"'
+
+# ---- the broker comes up (a forwarder on the configured port) ----
+mock_start a --port "$KPORT" || exit 1
+ready() { curl -s "$URL/readyz" | grep -q '"ready":true'; }
+wait_for 40 ready
+check "readyz recovers once the broker is up" ready
+topics=$(kcat -L -b "$KB" 2>/dev/null)
+check "topic auto-created on first produce" contains "$topics" 'topic "orders"'
+check "dead-letter topic auto-created" contains "$topics" 'topic "orders.dlq"'
+check "all 10 rows delivered once" eq "$(summary orders)" "10 10"
+r=$(topic_json "$KB" orders | python3 -c '
+import json, sys
+rows = {}
+for l in sys.stdin:
+    m = json.loads(l)
+    v = json.loads(m["payload"])
+    assert m["key"] == str(v["id"]), (m["key"], v)
+    h = dict(zip(m["headers"][0::2], m["headers"][1::2]))
+    assert h["sluice.stream"] == "orders"
+    rows[v["id"]] = (v["name"], v["amount"])
+print(rows[1], rows[10], len(rows))')
+check "values are JSON rows, key = id, headers sluice.stream/seq" eq "$r" "('item 1', '1.50') ('item 10', '10.50') 10"
+r=$(topic_json "$KB" orders | python3 -c '
+import json, sys
+for l in sys.stdin:
+    m = json.loads(l); v = json.loads(m["payload"])
+    if v["id"] == 3: print(m["key"], v["name"], v["amount"])')
+check "row 3: key, name and decimal amount" eq "$r" "3 item 3 3.50"
+r=$(topic_json "$KB" orders.dlq | python3 -c '
+import json, sys
+out = []
+for l in sys.stdin:
+    m = json.loads(l)
+    h = dict(zip(m["headers"][0::2], m["headers"][1::2]))
+    p = json.loads(m["payload"])
+    out.append("%s|%s|%s|%s|%s|%s|%s" % (h.get("line"), h.get("column"), h.get("field"), h.get("code"), h.get("stream"), p["raw"], "reason" in h and len(h["reason"]) > 5))
+print(";".join(sorted(out)))')
+check "DLQ: both rejected rows with line, column, field, code, stream, reason headers" eq "$r" \
+  "12|1|id|type|orders|x,bad id,1.00|True;13|3|amount|type|orders|12,bad amount,abc|True"
+
+# ---- idempotence: injected retriable Produce errors do not duplicate ----
+mock_cmd a err 0 6 3 && mock_cmd a err 0 19 3
+check "mock: Produce errors queued (NOT_LEADER x3, NOT_ENOUGH_REPLICAS x3)" true
+for k in 1 2 3 4 5; do
+  python3 -c "
+print('id,name,amount')
+for i in range(100): print('%d,row %d,%d.00' % (1000 * $k + i, i, i))" >"$T/b.csv"
+  curl -s -o /dev/null -H 'Content-Type: text/csv' --data-binary @"$T/b.csv" "$URL/v1/streams/orders/ingest?model=orders"
+done
+got510() { [ "$(summary orders)" = "510 510" ]; }
+wait_for 30 got510
+check "after injected errors: 510 messages, 510 distinct (retries deduplicated)" eq "$(summary orders)" "510 510"
+
+# ---- broker outage mid-stream, longer than the delivery timeout ----
+mock_cmd a down 1
+check "mock: broker 1 down" true
+python3 -c "
+print('id,name,amount')
+for i in range(200): print('%d,late %d,1.00' % (9000 + i, i))" >"$T/c.csv"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/c.csv" "$URL/v1/streams/orders/ingest?model=orders")
+check "ingest during the outage -> 200" contains "$r" ' 200'
+wait_for 15 not_ready
+check "readyz reports the outage" contains "$(curl -s "$URL/readyz")" 'kafka_unavailable'
+mock_cmd a up 1
+wait_for 40 ready
+got710() { [ "$(summary orders)" = "710 710" ]; }
+wait_for 30 got710
+check "after the outage: 710 messages, each once" eq "$(summary orders)" "710 710"
+stop_server
+check "clean stop" [ $? -eq 0 ]
+
+# ---- routing one stream to Kafka, CSV values ----
+unset SLUICE_SINK SLUICE_KAFKA_KEY
+D2=$T/d2
+mkdir -p "$D2"
+SLUICE_ROUTES='logs*=kafka' SLUICE_KAFKA_FORMAT=csv SLUICE_KAFKA_TOPIC='sl.{stream}' \
+  start_server "$D2" --flush-interval 0.2 || exit 1
+printf 'a,b\n1,"x,y"\n2,z\n' | curl -s -o /dev/null -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/logs1/ingest"
+printf 'a,b\n3,w\n' | curl -s -o /dev/null -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/other/ingest"
+has2() { [ "$(topic_json "$KB" sl.logs1 | wc -l)" = 2 ]; }
+wait_for 20 has2
+r=$(topic_json "$KB" sl.logs1 | python3 -c '
+import json, sys
+print(sorted(json.loads(l)["payload"] for l in sys.stdin))')
+check "routed stream logs1 -> topic sl.logs1 as CSV lines" eq "$r" "['1,\"x,y\"', '2,z']"
+files() { ls "$D2"/out/other/dt=*/part-*.parquet >/dev/null 2>&1; }
+wait_for 10 files
+check "other stream still goes to Parquet files" files
+stop_server
+mock_stop a
+
+# ---- bad configuration is refused with a reason ----
+r=$(SLUICE_SINK=kafka KAFKA_PROPERTIES='no.such.property=1' "$SLUICE" serve --data-dir "$T/d3" 2>&1)
+check "unknown librdkafka property -> exit 2 with the reason" contains "$r" 'No such configuration property: "no.such.property"'
+
+echo "# $n checks, $fails failed"
+[ "$fails" -eq 0 ]

@@ -38,6 +38,7 @@ void sl_serve_config_default(sl_serve_config *c)
     c->wal_max_bytes = (uint64_t)8 << 30;
     c->wal_segment_bytes = (uint64_t)64 << 20;
     c->wal_sync = true;
+    c->wal_direct = true;
     c->max_body_bytes = (uint64_t)1 << 30;
     c->max_header_bytes = 16384;
     c->chunk_bytes = (uint64_t)1 << 20;
@@ -361,6 +362,7 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     wo.segment_bytes = cfg->wal_segment_bytes;
     wo.max_bytes = cfg->wal_max_bytes;
     wo.no_sync = !cfg->wal_sync;
+    wo.no_direct = !cfg->wal_direct;
     wo.on_sync = on_sync;
     wo.ctx = srv;
     sl_wal_recovery rep;
@@ -401,6 +403,13 @@ static void on_signal(int sig)
     got_signal = sig;
 }
 
+static bool ws_direct(sl_server *srv)
+{
+    sl_wal_stats ws;
+    sl_wal_stats_get(srv->wal, &ws);
+    return ws.direct;
+}
+
 sl_err sl_server_run(sl_server *srv)
 {
     char msg[512] = "";
@@ -420,7 +429,7 @@ sl_err sl_server_run(sl_server *srv)
     snprintf(addr, sizeof(addr), "%s:%u", srv->cfg.listen_host, srv->cfg.listen_port);
     sl_log(SL_LOG_INFO, "listening", SL_KS("address", addr), SL_KS("data_dir", srv->cfg.data_dir),
            SL_KS("version", sl_version()), SL_KB("auth", srv->cfg.tokens != NULL),
-           SL_KB("wal_sync", srv->cfg.wal_sync));
+           SL_KB("wal_sync", srv->cfg.wal_sync), SL_KB("wal_direct", ws_direct(srv)));
     bool recovered_logged = false;
     while (!got_signal) {
         struct timespec ts = {0, 50 * 1000 * 1000};

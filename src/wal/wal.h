@@ -31,6 +31,7 @@ typedef struct {
     uint64_t max_bytes;       /* limit on the total size of live segments; sl_wal_append returns SL_FULL when a record would pass it (0 = no limit) */
     bool no_sync;             /* benchmarks/tests only: skip fdatasync (not durable) */
     uint32_t commit_delay_us; /* group commit: the syncing leader may wait this long for more appends before fdatasync (default 0) */
+    bool no_direct;           /* write with the page cache even where O_DIRECT works (see wal.c "Direct I/O") */
     bool quarantine;          /* on mid-log corruption: rename the bad segment to NAME.corrupt, keep the valid prefix, and open anyway (reported in sl_wal_recovery) instead of failing */
     void (*on_sync)(void *ctx, double seconds, uint64_t bytes); /* called after every fdatasync (metrics), from the syncing thread; may be NULL */
     void *ctx;
@@ -100,6 +101,7 @@ typedef struct {
     uint64_t segments;
     uint64_t active_segment;
     uint64_t fsyncs;
+    bool direct;            /* the active segment is written with O_DIRECT */
     double fsync_seconds;   /* total time in fdatasync */
     bool broken;
 } sl_wal_stats;

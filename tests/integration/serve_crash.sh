@@ -34,8 +34,13 @@ touch "$T/acks"
 next=1
 for round in $(seq 1 "$ROUNDS"); do
   batch=$((200 + RANDOM % 3000))
-  rows=$((1 + RANDOM % 400))
-  chunk=$((4 + RANDOM % 60))K
+  if ((round % 2)); then
+    rows=$((1 + RANDOM % 400))
+    chunk=$((4 + RANDOM % 60))K
+  else # large requests: pieces of 128 KiB+ go to the WAL with O_DIRECT (where supported)
+    rows=$((3000 + RANDOM % 9000))
+    chunk=$((160 + RANDOM % 800))K
+  fi
   start_server "$D" --flush-interval 0.$((1 + RANDOM % 9)) --batch-size "$batch" --chunk-bytes "$chunk" \
     --wal-segment-bytes 256K || { bad "round $round: server start"; break; }
   "$LOAD" --url "$URL/v1/streams/crash/ingest" --gen-ids "$next" --rows-per-request "$rows" \
@@ -88,7 +93,14 @@ check "files were cut at many points ($names files)" [ "$names" -gt "$ROUNDS" ]
 grep -h '"level":"error"' "$D.log" | grep -v 'cannot read a request back' | head -5
 check "no errors logged by recovery" eq "$(grep -c 'recovery: a committed request cannot be replayed\|replay produced more rows' "$D.log")" 0
 
-cp "$D.log" /tmp/crash_last.log 2>/dev/null; crashes=$(grep -v '^{' "$D.log" | grep -iE 'assert|abort|sanitizer|runtime error' | head -5)
+# the large rounds exercised direct WAL writes where the file system allows O_DIRECT
+if dd if=/dev/zero of="$D/dio-probe" bs=4096 count=1 oflag=direct 2>/dev/null; then
+  check "WAL used O_DIRECT" grep -q '"wal_direct":true' "$D.log"
+else
+  check "no O_DIRECT here: WAL stayed buffered" grep -q '"wal_direct":false' "$D.log"
+fi
+rm -f "$D/dio-probe"
+crashes=$(grep -v '^{' "$D.log" | grep -iE 'assert|abort|sanitizer|runtime error' | head -5)
 check "the server never crashed by itself (only kill -9)" eq "$crashes" ""
 echo "# $n checks, $fails failed (seed $SEED)"
 [ "$fails" -eq 0 ]

@@ -434,7 +434,8 @@ static bool resolve_stream(req *r, const uint8_t *sample, size_t n)
         err = sl_stream_get_or_create(srv, r->stream, schema, r->model[0] ? r->model : NULL, &st,
                                       msg, sizeof(msg));
         if (err) {
-            fail(r, err == SL_FULL ? 429 : 500, "stream_create_failed", NULL, "%s", msg);
+            fail(r, err == SL_FULL ? 429 : err == SL_INVALID ? 422 : 500, "stream_create_failed",
+                 err == SL_INVALID ? "fix the model, or use another stream name" : NULL, "%s", msg);
             return false;
         }
     }

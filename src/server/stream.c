@@ -77,6 +77,8 @@ struct sl_stream {
     sl_txn *retained, *retained_tail; /* processed txns not yet wholly flushed */
     sl_txn *current;                  /* the txn being processed: never dropped under it */
     sl_unit_sink *us; /* where the rows of each unit go (Parquet files by default) */
+    size_t part_cols[SL_MAX_PARTITION]; /* Hive partition columns (indexes), from the model */
+    size_t npart;
     bool unit_begun;  /* us->begin called for the open unit */
     sl_sink_error serr; /* details of the last unit sink error */
     int rj_fd;        /* the unit's dead letters, when us->rejects is NULL */
@@ -398,8 +400,42 @@ static void stream_free(sl_stream *st)
     free(st);
 }
 
+/* "a,b" -> column indexes of schema; only types with a plain text form. */
+static sl_err resolve_partition(const sl_schema *schema, const char *list, size_t *cols,
+                                size_t *n, char *msg, size_t msgn)
+{
+    *n = 0;
+    if (!list || !*list)
+        return SL_OK;
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        size_t i = 0;
+        while (i < schema->nfields && strcmp(schema->fields[i].name, tok))
+            i++;
+        if (i == schema->nfields) {
+            snprintf(msg, msgn, "partition column '%.64s' is not a field of the schema", tok);
+            return SL_INVALID;
+        }
+        sl_type_id t = schema->fields[i].type.id;
+        if (t == SL_TYPE_FLOAT || t == SL_TYPE_DOUBLE || t == SL_TYPE_BINARY || t == SL_TYPE_JSON) {
+            snprintf(msg, msgn, "partition column '%.64s' has a type that cannot name a directory "
+                     "(float, double, binary, json); partition by a string, integer, bool, date, "
+                     "timestamp or decimal column", tok);
+            return SL_INVALID;
+        }
+        if (*n == SL_MAX_PARTITION) {
+            snprintf(msg, msgn, "more than %d partition columns", SL_MAX_PARTITION);
+            return SL_INVALID;
+        }
+        cols[(*n)++] = i;
+    }
+    return SL_OK;
+}
+
 static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, const char *model,
-                         sl_stream **out, char *msg, size_t msgn)
+                         const char *partition, sl_stream **out, char *msg, size_t msgn)
 {
     sl_stream *st = calloc(1, sizeof(*st));
     if (!st)
@@ -422,8 +458,14 @@ static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, co
         snprintf(msg, msgn, "out of memory");
         return SL_NOMEM;
     }
+    sl_err err = resolve_partition(schema, partition, st->part_cols, &st->npart, msg, msgn);
+    if (err) {
+        st->schema = NULL;
+        stream_free(st);
+        return err;
+    }
     sl_sink_error se = {0};
-    sl_err err = srv->units->create(srv->units, name, schema, &st->us, &se);
+    err = srv->units->create(srv->units, name, schema, &st->us, &se);
     if (err) {
         snprintf(msg, msgn, "cannot set up the %s sink for stream %s: %s%s%s", srv->units->kind,
                  name, se.message[0] ? se.message : sl_strerror(err), se.hint[0] ? "; " : "",
@@ -470,6 +512,33 @@ static sl_err registry_add(sl_server *srv, sl_stream *st)
 
 static void *lane_main(void *arg);
 
+/* The partition_by of model `name` as "a,b" ("" if none). */
+static sl_err model_partition(sl_server *srv, const char *name, char *out, size_t n, char *msg,
+                              size_t msgn)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/%s.json", srv->cfg.models_dir, name);
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    sl_err err = sl_read_file(path, &b, (size_t)4 << 20);
+    sl_model *m = NULL;
+    char emsg[256] = "";
+    if (!err)
+        err = sl_model_from_json((const char *)b.ptr, b.len, &m, emsg, sizeof(emsg));
+    sl_buf_release(&b);
+    if (err) {
+        snprintf(msg, msgn, "model '%s' cannot be read: %.200s", name,
+                 emsg[0] ? emsg : sl_strerror(err));
+        return err;
+    }
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < m->npartition_by && used < n; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s%s", i ? "," : "", m->partition_by[i]);
+    sl_model_destroy(m);
+    return used < n ? SL_OK : SL_INVALID;
+}
+
 sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *schema,
                                const char *model, sl_stream **out, char *msg, size_t msgn)
 {
@@ -487,6 +556,15 @@ sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *sche
         err = SL_FULL;
         goto out;
     }
+    /* the model's partition columns are part of the stream's definition from now on (a later
+     * change of the model must not rename the files of a unit replayed after a crash) */
+    char partition[512] = "";
+    size_t pcols[SL_MAX_PARTITION], npc;
+    if (model && ((err = model_partition(srv, model, partition, sizeof(partition), msg, msgn)) ||
+                  (err = resolve_partition(schema, partition, pcols, &npc, msg, msgn)))) {
+        sl_schema_destroy(schema);
+        goto out; /* nothing persisted for a stream that cannot work */
+    }
     /* persist the definition before anything of the stream is logged */
     char *json = NULL;
     err = sl_schema_to_json(schema, &json);
@@ -498,6 +576,10 @@ sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *sche
             snprintf(fname, sizeof(fname), "%s.model", name);
             err = write_atomic(srv->streams_dir, fname, model ? model : "", model ? strlen(model) : 0);
         }
+        if (!err && partition[0]) {
+            snprintf(fname, sizeof(fname), "%s.partition", name);
+            err = write_atomic(srv->streams_dir, fname, partition, strlen(partition));
+        }
     }
     free(json);
     if (err) {
@@ -505,7 +587,7 @@ sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *sche
         snprintf(msg, msgn, "cannot save the stream definition: %s", sl_strerror(err));
         goto out;
     }
-    err = stream_new(srv, name, schema, model, &st, msg, msgn);
+    err = stream_new(srv, name, schema, model, partition, &st, msg, msgn);
     if (err)
         goto out;
     st->expect_set = true; /* a new stream starts at 0 */
@@ -626,7 +708,7 @@ static sl_err unit_begin(sl_stream *st, sl_sink_error *se)
     if (st->unit_begun)
         return SL_OK;
     sl_unit u = {st->name, st->schema, st->unit_row0, st->unit_rej0, st->unit_seg,
-                 st->unit_received_us};
+                 st->unit_received_us, st->part_cols, st->npart};
     sl_err err = st->us->begin(st->us, &u, se);
     st->unit_begun = err == SL_OK;
     return err;
@@ -1183,9 +1265,16 @@ sl_err sl_streams_load(sl_server *srv)
             char *model = NULL;
             if (sl_read_file(path, &mb, 4096) == SL_OK && mb.len && !sl_buf_putc(&mb, 0))
                 model = (char *)mb.ptr;
+            snprintf(path, sizeof(path), "%s/%s.partition", srv->streams_dir, name);
+            sl_buf pb;
+            sl_buf_init(&pb, 0);
+            const char *partition = NULL;
+            if (sl_read_file(path, &pb, 4096) == SL_OK && pb.len && !sl_buf_putc(&pb, 0))
+                partition = (const char *)pb.ptr;
             sl_stream *st;
             char smsg[600];
-            err = stream_new(srv, name, schema, model, &st, smsg, sizeof(smsg));
+            err = stream_new(srv, name, schema, model, partition, &st, smsg, sizeof(smsg));
+            sl_buf_release(&pb);
             if (err)
                 sl_log(SL_LOG_ERROR, "cannot load stream", SL_KS("stream", name),
                        SL_KS("error", smsg));

@@ -26,12 +26,16 @@
 #include "sink/sink.h"
 #include "sluice.h"
 
+#define SL_MAX_PARTITION 8 /* partition columns per stream */
+
 typedef struct {
     const char *stream;
     const sl_schema *schema;
     uint64_t row0, rej0;  /* first row / reject sequence numbers of the unit */
     uint64_t segment;     /* WAL segment of the unit's first request */
     int64_t received_us;  /* when the unit's first request was received (partition time) */
+    const size_t *partition_cols; /* Hive partitioning: columns whose values name directories */
+    size_t npartition;            /* (from the model's partition_by; 0: none) */
 } sl_unit;
 
 typedef struct sl_unit_sink sl_unit_sink;

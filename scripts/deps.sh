@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libsnappy-dev libzstd-dev liblz4-dev zlib1g-dev
   libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
   librdkafka-dev kcat
+  postgresql-15 postgresql-client-15 libpq-dev
   curl prometheus
   python3 python3-pandas zstd gzip bsdutils time bc
   nodejs npm

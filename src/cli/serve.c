@@ -16,22 +16,25 @@
 #include "cli/cli.h"
 #include "server/server.h"
 #include "sink/kafka_sink.h"
+#include "sink/pg.h"
 #include "sink/s3/sink_s3.h"
 #include "sluice.h"
 #include "util/log.h"
 
 enum kind { K_LISTEN, K_PATH, K_TOKENS, K_U64, K_BYTES, K_SECONDS, K_BOOL, K_CODEC, K_LEVEL,
-            K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES, K_KAFKA };
+            K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES, K_KAFKA,
+            K_PG, K_EVENTS };
 
 /* Sink kinds for SLUICE_SINK and SLUICE_ROUTES. File sinks (Parquet files): local, s3, parquet
  * (= whichever file sink is configured). Row sinks add their name here and in units_for(). */
-static const char *const sink_kinds[] = {"local", "s3", "parquet", "kafka"};
+static const char *const sink_kinds[] = {"local", "s3", "parquet", "kafka", "postgres"};
 #define NKINDS (sizeof(sink_kinds) / sizeof(sink_kinds[0]))
 
 /* Everything the settings fill: the server's configuration and the sink's. */
 typedef struct {
     sl_serve_config cfg;
     sl_s3_config s3;
+    sl_pg_config pg;
     sl_kafka_config kafka;
     char sink[16];         /* a sink_kinds name, or "" (s3 when a bucket is set, else local) */
     char routes[1024];     /* SLUICE_ROUTES: "stream=kind,prefix*=kind" */
@@ -80,6 +83,13 @@ static const opt opts[] = {
     {"log-level", "SLUICE_LOG_LEVEL", NULL, K_LEVEL, 0, "debug, info (default), warn, error"},
     {"sink", "SLUICE_SINK", NULL, K_SINK, 0, "where rows go: local (Parquet in DATA/out, default), s3 (Parquet in a bucket; default when S3_BUCKET is set), kafka (a message per row, see KAFKA_BROKERS)"},
     {"routes", "SLUICE_ROUTES", NULL, K_ROUTES, 0, "per-stream sinks, e.g. events=postgres,logs*=s3 (a name, or a prefix ending in *); other streams use --sink"},
+    {"postgres-url", "POSTGRES_URL", "SLUICE_PG_URL", K_PG, 0, "PostgreSQL for the postgres sink, e.g. postgresql://user:pass@host:5432/db (seed 004)"},
+    {"pg-table", "SLUICE_PG_TABLE", NULL, K_PG, 0, "table of the postgres sink; {stream} = the stream name (default {stream}); created if missing"},
+    {"pg-key", "SLUICE_PG_KEY", NULL, K_PG, 0, "conflict key column (INSERT ... ON CONFLICT DO NOTHING); default event_id when the stream has it"},
+    {"pg-schema", "SLUICE_PG_SCHEMA", NULL, K_PG, 0, "PostgreSQL schema of the tables (default public)"},
+    {"pg-connect-timeout", "SLUICE_PG_CONNECT_TIMEOUT", NULL, K_PG, 0, "seconds (default 5)"},
+    {"events-stream", "SLUICE_EVENTS_STREAM", NULL, K_EVENTS, 0, "stream that POST /v1/events writes (default events)"},
+    {"events-missing-id", "SLUICE_EVENTS_MISSING_ID", NULL, K_EVENTS, 0, "event without event_id: reject (422, default) or generate (a UUIDv7)"},
     {"s3-endpoint", "S3_ENDPOINT", NULL, K_S3, 0, "S3 server URL, e.g. http://127.0.0.1:9000 for MinIO (default: AWS, https://s3.REGION.amazonaws.com)"},
     {"s3-bucket", "S3_BUCKET", NULL, K_S3, 0, "bucket for the s3 sink (must exist)"},
     {"s3-region", "AWS_REGION", "S3_REGION", K_S3, 0, "region signed into requests (default us-east-1)"},
@@ -358,6 +368,22 @@ static bool apply(settings *st, const opt *o, const char *v, char *err, size_t e
             return false;
         snprintf(st->routes, sizeof(st->routes), "%s", v);
         return true;
+    case K_PG:
+        return sl_pg_config_set(&st->pg, o->env, v, err, errn);
+    case K_EVENTS:
+        if (!strcmp(o->env, "SLUICE_EVENTS_STREAM")) {
+            if (strlen(v) >= sizeof(c->events_stream) || !*v) {
+                snprintf(err, errn, "expected a stream name");
+                return false;
+            }
+            snprintf(c->events_stream, sizeof(c->events_stream), "%s", v);
+        } else if (!strcmp(v, "generate") || !strcmp(v, "reject")) {
+            c->events_generate_ids = v[0] == 'g';
+        } else {
+            snprintf(err, errn, "expected reject or generate");
+            return false;
+        }
+        return true;
     case K_S3:
         if (sl_s3_config_set(&st->s3, o->env, v, err, errn))
             return false;
@@ -518,6 +544,8 @@ static int units_for(settings *st, const char *kind, sl_unit_sink_factory **out)
     /* row sinks: if (!strcmp(kind, "postgres")) err = sl_unit_pg_factory(&st->pg, out, &e); */
     if (!strcmp(kind, "kafka"))
         err = sl_unit_kafka_factory(&st->kafka, out, &e);
+    if (!strcmp(kind, "postgres"))
+        err = sl_unit_pg_factory(&st->pg, out, &e);
     if (err) {
         fprintf(stderr, "sluice serve: %s sink: %s\n", kind, e.message);
         if (e.hint[0])
@@ -561,6 +589,7 @@ int sl_cli_serve(int argc, char **argv)
     memset(&st, 0, sizeof(st));
     sl_serve_config_default(&st.cfg);
     sl_s3_config_default(&st.s3);
+    sl_pg_config_default(&st.pg);
     sl_kafka_config_default(&st.kafka);
     int rc = 0;
     /* config file first (flag or environment) */

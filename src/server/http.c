@@ -33,6 +33,7 @@
 
 #include "parse/csv.h"
 #include "server/body_parse.h"
+#include "server/event_api.h"
 #include "server/server.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -40,9 +41,10 @@
 #define MAX_RECORD ((size_t)16 << 20)
 #define DRAIN_LIMIT ((uint64_t)4 << 20) /* body read and dropped before an early 429 */
 
-enum { R_NONE, R_INGEST, R_METRICS, R_HEALTHZ, R_READYZ, R_ROOT, R_STREAMS, R_NOTFOUND };
-static const char *const route_names[] = {"none",   "ingest", "metrics", "healthz",
-                                          "readyz", "root",   "streams", "not_found"};
+enum { R_NONE, R_INGEST, R_METRICS, R_HEALTHZ, R_READYZ, R_ROOT, R_STREAMS, R_NOTFOUND,
+       R_EVENTS };
+static const char *const route_names[] = {"none",   "ingest", "metrics", "healthz",  "readyz",
+                                          "root",   "streams", "not_found", "events"};
 
 typedef struct http_state {
     struct MHD_Daemon *d;
@@ -92,6 +94,7 @@ typedef struct req {
     uint64_t discarded;
     uint64_t discard_limit; /* 0: max_body_bytes */
     sl_mseries *m_latency;
+    sl_events *ev; /* POST /v1/events: validates and normalizes the body (event_api.h) */
 } req;
 
 static int64_t wall_us(void)
@@ -260,6 +263,7 @@ static void req_free(req *r)
         sl_batch_destroy(r->batch);
     sl_buf_release(&r->rejects);
     free(r->reports);
+    sl_events_destroy(r->ev);
     if (r->inflight) {
         sl_server_inflight_del(srv, r->inflight_slot);
         sl_streams_release_wal(srv); /* its DATA records may go now */
@@ -414,7 +418,12 @@ static bool resolve_stream(req *r, const uint8_t *sample, size_t n)
     } else {
         sl_schema *schema = NULL;
         sl_err err;
-        if (r->model[0]) {
+        if (r->ev) {
+            if (sl_event_schema(&schema)) {
+                fail(r, 500, "out_of_memory", NULL, "out of memory");
+                return false;
+            }
+        } else if (r->model[0]) {
             err = load_model(srv, r->model, &schema, msg, sizeof(msg));
             if (err) {
                 fail(r, err == SL_RETRY ? 404 : 422,
@@ -438,6 +447,12 @@ static bool resolve_stream(req *r, const uint8_t *sample, size_t n)
                  err == SL_INVALID ? "fix the model, or use another stream name" : NULL, "%s", msg);
             return false;
         }
+    }
+    if (r->ev && !sl_event_schema_ok(sl_stream_schema(st))) {
+        fail(r, 409, "stream_schema_conflict",
+             "set SLUICE_EVENTS_STREAM to a stream used only by POST /v1/events",
+             "stream '%s' exists with a schema other than the events schema", r->stream);
+        return false;
     }
     r->st = st;
     sl_bodyp_opts o = {sl_stream_schema(st), r->fmt, r->unknown_reject};
@@ -756,7 +771,7 @@ static void feed_decoded(req *r, const uint8_t *p, size_t n)
             take = room - r->buf.len;
         if (r->buf.len >= room)
             take = n < 65536 ? n : 65536; /* a record longer than a chunk */
-        if (sl_buf_append(&r->buf, p, take)) {
+        if (r->ev ? sl_events_feed(r->ev, p, take, &r->buf) : sl_buf_append(&r->buf, p, take)) {
             fail(r, 500, "out_of_memory", NULL, "out of memory");
             return;
         }
@@ -857,6 +872,17 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
 {
     sl_server *srv = r->srv;
     finish_decoding(r);
+    if (r->ev && !r->fail_status && sl_events_finish(r->ev, &r->buf))
+        fail(r, 500, "out_of_memory", NULL, "out of memory");
+    if (r->ev && !r->fail_status && sl_events_bad(r->ev)) {
+        sl_buf b;
+        sl_buf_init(&b, 0);
+        if (sl_event_rejected_body(r->ev, r->stream, &b)) {
+            sl_buf_release(&b);
+            return send_error(r, c, 500, "out_of_memory", NULL, "out of memory");
+        }
+        return send_body(r, c, 422, "application/json", &b, false, 0, false);
+    }
     if (!r->fail_status)
         cut_pieces(r, true);
     if (r->fail_status)
@@ -1049,7 +1075,7 @@ static enum MHD_Result send_root(req *r, struct MHD_Connection *c)
     sl_err err = sl_buf_printf(
         &b,
         "{\"service\":\"sluice\",\"version\":\"%s\",\"build\":\"%s\",\"endpoints\":["
-        "\"POST /ingest\",\"POST /v1/streams/{stream}/ingest\",\"GET /v1/streams\","
+        "\"POST /ingest\",\"POST /v1/streams/{stream}/ingest\",\"POST /v1/events\",\"GET /v1/streams\","
         "\"GET /metrics\",\"GET /healthz\",\"GET /readyz\"]}\n",
         sl_version(), sl_build_id());
     if (err) {
@@ -1079,6 +1105,8 @@ static int route_of(const char *url, char *stream, size_t n)
     }
     if (!strcmp(url, "/v1/streams"))
         return R_STREAMS;
+    if (!strcmp(url, "/v1/events"))
+        return R_EVENTS;
     if (!strcmp(url, "/metrics"))
         return R_METRICS;
     if (!strcmp(url, "/healthz"))
@@ -1095,6 +1123,8 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
 {
     sl_server *srv = r->srv;
     r->route = route_of(url, r->stream, sizeof(r->stream));
+    if (r->route == R_EVENTS)
+        snprintf(r->stream, sizeof(r->stream), "%s", srv->cfg.events_stream);
     hdr_count hc = {0, 0, 0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_headers, &hc);
     if (hc.bytes > srv->cfg.max_header_bytes)
@@ -1158,8 +1188,14 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
                           "use 1-64 characters from A-Z a-z 0-9 _ - . (not starting with . _ -)",
                           "invalid stream name '%.80s'", r->stream);
     char why[160];
-    if (!parse_content_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
-                            &r->fmt, why, sizeof(why)))
+    const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (r->route == R_EVENTS) {
+        r->fmt = SL_FMT_JSONL; /* the normalized events (event_api.h) */
+        if (!sl_event_content_type_ok(ctype, why, sizeof(why)))
+            return send_error(r, c, 415, "unsupported_media_type",
+                              "use Content-Type: application/json or application/x-ndjson", "%s",
+                              why);
+    } else if (!parse_content_type(ctype, &r->fmt, why, sizeof(why)))
         return send_error(r, c, 415, "unsupported_media_type",
                           "use Content-Type: text/csv or application/x-ndjson", "%s", why);
     const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
@@ -1278,6 +1314,19 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
     r->res.reports = r->reports;
     r->cached = true;
     r->at_start = true;
+    if (r->route == R_EVENTS) { /* all or nothing, known keys only, model fixed */
+        if (r->model[0] || (mode && strcmp(mode, "strict")))
+            return send_error(r, c, 400, "bad_parameter",
+                              "events have a fixed schema and are accepted all or nothing",
+                              "model= and mode=dlq do not apply to /v1/events");
+        r->strict = true;
+        r->unknown_reject = true;
+        r->t->flags = SL_TXNF_UNKNOWN_REJECT;
+        sl_events_opts eo = {srv->cfg.events_generate_ids, r->t->received_us,
+                             srv->cfg.max_errors, 0};
+        if (sl_events_create(&eo, &r->ev))
+            return send_error(r, c, 500, "out_of_memory", NULL, "out of memory");
+    }
     return MHD_YES;
 }
 
@@ -1327,7 +1376,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     req *r = *con_cls;
     if (!r)
         return;
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->route == R_INGEST && !r->answered)
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && (r->route == R_INGEST || r->route == R_EVENTS) &&
+        !r->answered)
         sl_log(SL_LOG_INFO, "request ended before its answer; nothing of it was acknowledged",
                SL_KS("stream", r->stream), SL_KU("bytes", r->body_bytes),
                SL_KI("reason", (int)toe));

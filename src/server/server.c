@@ -51,6 +51,7 @@ void sl_serve_config_default(sl_serve_config *c)
     c->codec = SL_CODEC_SNAPPY;
     c->encode_threads = 0;
     snprintf(c->log_level, sizeof(c->log_level), "info");
+    snprintf(c->events_stream, sizeof(c->events_stream), "events");
 }
 
 sl_err sl_server_inflight_add(sl_server *srv, uint64_t lsn, size_t *slot)

@@ -88,6 +88,8 @@ typedef struct sl_serve_config {
     sl_unit_sink_factory *units; /* where rows go; NULL = Parquet files through `sink`. Owned. */
     sl_stream_route routes[SL_MAX_ROUTES]; /* per-stream exceptions to `units`; factories owned */
     size_t nroutes;
+    char events_stream[72];   /* stream of POST /v1/events (default "events") */
+    bool events_generate_ids; /* event without event_id: generate a UUIDv7 (else 422) */
 } sl_serve_config;
 
 void sl_serve_config_default(sl_serve_config *c);

@@ -19,7 +19,7 @@ _s3_free_port() {
 
 _s3_launch() {
   node "$_S3_SVC_DIR/node_modules/s3rver/bin/s3rver.js" -d "$S3_DATA" -a 127.0.0.1 -p "$S3_RAW_PORT" \
-    --no-vhost-buckets --configure-bucket "$S3_BUCKET" --silent >>"$S3_LOG" 2>&1 &
+    --no-vhost-buckets --service-endpoint localhost --configure-bucket "$S3_BUCKET" --silent >>"$S3_LOG" 2>&1 &
   S3RVER_PID=$!
   node "$_S3_SVC_DIR/sigv4_proxy.mjs" --port "$S3_PROXY_PORT" --upstream "$S3_RAW_PORT" \
     --s3rver-dir "$S3_DATA" --access-key S3RVER --secret S3RVER --region us-east-1 >>"$S3_LOG" 2>&1 &

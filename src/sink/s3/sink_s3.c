@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "sink/s3/sink_s3.h"
+#include "util/buf.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -67,12 +68,28 @@ static sl_err s3_publish(sl_file_sink *s, const char *staged, const char *key, s
     uint64_t size = stat(staged, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     sl_err err = sl_s3_upload_file(k->s3, staged, key, e);
     if (!err && k->c.manifest) {
-        char mkey[1500], doc[1800];
-        int n = snprintf(doc, sizeof(doc), "{\"key\":\"%s\",\"bytes\":%llu,\"bucket\":\"%s\"}\n",
-                         key, (unsigned long long)size, k->c.bucket);
+        /* {"key":..,"bytes":..,"bucket":..}: keys may hold any character, so JSON-escaped */
+        char mkey[1500];
+        sl_buf doc;
+        sl_buf_init(&doc, 0);
+        sl_err jerr = sl_buf_puts(&doc, "{\"key\":");
+        if (!jerr)
+            jerr = sl_buf_json_str(&doc, key, strlen(key));
+        if (!jerr)
+            jerr = sl_buf_printf(&doc, ",\"bytes\":%llu,\"bucket\":", (unsigned long long)size);
+        if (!jerr)
+            jerr = sl_buf_json_str(&doc, k->c.bucket, strlen(k->c.bucket));
+        if (!jerr)
+            jerr = sl_buf_puts(&doc, "}\n");
         snprintf(mkey, sizeof(mkey), "%s.manifest.json", key);
-        if (n > 0 && (size_t)n < sizeof(doc))
-            err = sl_s3_put_bytes(k->s3, mkey, doc, (size_t)n, "application/json", e);
+        if (jerr) {
+            snprintf(e->message, sizeof(e->message), "out of memory");
+            err = jerr;
+        } else {
+            err = sl_s3_put_bytes(k->s3, mkey, (const char *)doc.ptr, doc.len, "application/json",
+                                  e);
+        }
+        sl_buf_release(&doc);
     }
     if (!err)
         unlink(staged); /* consumed; a leftover would only be re-staged and overwritten */

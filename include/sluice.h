@@ -352,6 +352,9 @@ typedef struct {
     /* Called about 4 times a second from the converting thread (may be NULL). */
     void (*progress)(void *ctx, const sl_convert_progress *p);
     void *progress_ctx;
+    /* Polled (with progress_ctx) before each chunk is written (may be NULL): true stops the
+     * conversion as a failure with SL_STATE ("cancelled"); no output is left behind. */
+    bool (*cancelled)(void *ctx);
 } sl_convert_opts;
 
 void sl_convert_opts_default(sl_convert_opts *o);

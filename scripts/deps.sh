@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config git clang libclang-rt-14-dev
   libsnappy-dev libzstd-dev liblz4-dev zlib1g-dev
-  libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
+  libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
   librdkafka-dev kcat
   postgresql-15 postgresql-client-15 libpq-dev
-  curl prometheus
+  curl prometheus jq sqlite3
   python3 python3-pandas zstd gzip bsdutils time bc
   nodejs npm
 )

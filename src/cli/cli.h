@@ -7,5 +7,7 @@
 int sl_cli_inspect(int argc, char **argv);
 int sl_cli_convert(int argc, char **argv);
 int sl_cli_serve(int argc, char **argv);
+int sl_cli_model(int argc, char **argv); /* model.c: sluice model create|list|show|delete */
+int sl_cli_job(int argc, char **argv);   /* job.c: sluice job create|list|show|cancel */
 
 #endif

@@ -23,7 +23,9 @@ static int cmd_version(int argc, char **argv)
 
 static const subcommand commands[] = {
     {"convert", sl_cli_convert, "convert CSV / JSON Lines to Parquet, NDJSON or CSV"},
+    {"job", sl_cli_job, "submit files as jobs to a server, list, show, cancel them"},
     {"inspect", sl_cli_inspect, "show schema, row groups, encodings and statistics of a Parquet file"},
+    {"model", sl_cli_model, "create, list, show and delete models (schemas) on a server"},
     {"serve", sl_cli_serve, "run the ingest service (HTTP -> WAL -> Parquet)"},
     {"version", cmd_version, "print the version"},
 };

@@ -530,6 +530,8 @@ static sl_err write_chunk(conv *cv, chunk *c)
 {
     const sl_convert_opts *o = cv->o;
     sl_err err;
+    if (o->cancelled && o->cancelled(o->progress_ctx))
+        return set_msg(cv->res, SL_STATE, NULL, "cancelled");
     if (c->err)
         return set_msg(cv->res, c->err, NULL, "parsing input near line %llu: %s",
                        (unsigned long long)c->first_line,

@@ -32,6 +32,7 @@
 #include <zstd.h>
 
 #include "parse/csv.h"
+#include "server/api.h"
 #include "server/body_parse.h"
 #include "server/event_api.h"
 #include "server/server.h"
@@ -42,9 +43,9 @@
 #define DRAIN_LIMIT ((uint64_t)4 << 20) /* body read and dropped before an early 429 */
 
 enum { R_NONE, R_INGEST, R_METRICS, R_HEALTHZ, R_READYZ, R_ROOT, R_STREAMS, R_NOTFOUND,
-       R_EVENTS };
+       R_EVENTS, R_API };
 static const char *const route_names[] = {"none",   "ingest", "metrics", "healthz",  "readyz",
-                                          "root",   "streams", "not_found", "events"};
+                                          "root",   "streams", "not_found", "events", "api"};
 
 typedef struct http_state {
     struct MHD_Daemon *d;
@@ -94,6 +95,7 @@ typedef struct req {
     uint64_t discarded;
     uint64_t discard_limit; /* 0: max_body_bytes */
     sl_mseries *m_latency;
+    sl_api_req *api; /* /v1/models, /v1/jobs (api.h) */
     sl_events *ev; /* POST /v1/events: validates and normalizes the body (event_api.h) */
 } req;
 
@@ -263,6 +265,7 @@ static void req_free(req *r)
         sl_batch_destroy(r->batch);
     sl_buf_release(&r->rejects);
     free(r->reports);
+    sl_api_free(r->api);
     sl_events_destroy(r->ev);
     if (r->inflight) {
         sl_server_inflight_del(srv, r->inflight_slot);
@@ -1089,6 +1092,8 @@ static enum MHD_Result send_root(req *r, struct MHD_Connection *c)
 
 static int route_of(const char *url, char *stream, size_t n)
 {
+    if (sl_api_route(url))
+        return R_API;
     if (!strcmp(url, "/ingest")) {
         snprintf(stream, n, "default");
         return R_INGEST;
@@ -1148,6 +1153,8 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
         return send_error(r, c, 401, "unauthorized",
                           "send Authorization: Bearer TOKEN with a token from SLUICE_AUTH_TOKENS",
                           "missing or invalid bearer token");
+    if (r->route == R_API)
+        return sl_api_begin(srv, c, url, method, &r->api);
     bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     switch (r->route) {
     case R_NOTFOUND:
@@ -1349,6 +1356,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         *con_cls = r;
         return first_call(r, c, url, method);
     }
+    if (r->route == R_API)
+        return sl_api_next(r->api, c, upload_data, upload_data_size);
     if (r->answered) {
         *upload_data_size = 0;
         return MHD_YES;

@@ -19,6 +19,7 @@
 
 #include "server/server.h"
 #include "util/fsutil.h"
+#include "server/api.h"
 #include "sink/router.h"
 #include "util/log.h"
 
@@ -391,6 +392,8 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
         snprintf(msg, msgn, "cannot start stream threads");
         goto fail;
     }
+    if ((err = sl_api_open(srv, msg, msgn))) /* models, jobs: metadata store and job workers */
+        goto fail;
     *out = srv;
     return SL_OK;
 fail:
@@ -445,6 +448,7 @@ sl_err sl_server_run(sl_server *srv)
     atomic_store(&srv->stopping, true);
     sl_http_quiesce(srv);
     sl_http_stop(srv);
+    sl_api_stop(srv);
     sl_streams_stop(srv);
     sl_streams_release_wal(srv);
     sl_log0(SL_LOG_INFO, "stopped");
@@ -455,6 +459,7 @@ void sl_server_close(sl_server *srv)
 {
     if (!srv)
         return;
+    sl_api_close(srv);
     sl_streams_stop(srv);
     sl_streams_free(srv);
     sl_wal_close(srv->wal);

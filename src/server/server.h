@@ -194,6 +194,7 @@ struct sl_server {
     sl_mfamily *m_lag, *m_up;
 
     void *http; /* http.c state */
+    void *api;  /* models and jobs (api.h) */
 };
 
 /* Requests in progress keep their WAL records from being released. */

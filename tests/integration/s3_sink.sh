@@ -29,13 +29,7 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-fails=0
-n=0
-ok() { n=$((n + 1)); echo "ok - $1"; }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok - $1"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
-eq() { [ "$1" = "$2" ] || { echo "    expected: $2"; echo "    got:      $1"; return 1; }; }
-contains() { [[ "$1" == *"$2"* ]] || { echo "    expected to contain: $2"; echo "    got: ${1:0:600}"; return 1; }; }
+. "$SL_SRC/tests/support/check_lib.sh"
 Q() { node "$SL_SRC/tests/readers/query.mjs" "$1"; }
 . "$SL_SRC/tests/support/serve_lib.sh"
 . "$SL_SRC/tests/services/s3_lib.sh"

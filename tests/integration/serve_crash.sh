@@ -15,12 +15,7 @@ T=$(mktemp -d)
 SPID=
 LPID=
 trap '[ -n "$SPID" ] && kill -KILL $SPID 2>/dev/null; [ -n "$LPID" ] && kill -KILL $LPID 2>/dev/null; rm -rf "$T"' EXIT
-fails=0
-n=0
-ok() { n=$((n + 1)); echo "ok - $1"; }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok - $1"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
-eq() { [ "$1" = "$2" ] || { echo "    expected: $2"; echo "    got:      $1"; return 1; }; }
+. "$SL_SRC/tests/support/check_lib.sh"
 Q() { node "$SL_SRC/tests/readers/query.mjs" "$1"; }
 . "$SL_SRC/tests/support/serve_lib.sh"
 

@@ -30,6 +30,9 @@
 #include <time.h>
 #include <zlib.h>
 #include <zstd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "parse/csv.h"
 #include "server/api.h"
@@ -663,11 +666,20 @@ static void do_piece(req *r, const uint8_t *p, size_t n, uint64_t first_line)
     t->ndata++;
 }
 
+/* Newlines in p[0..n): 16 bytes per step (JSON lines are short: memchr per line was 2% of a
+ * JSONL ingest, a byte loop, which -O2 does not vectorize, 8%). */
 static uint64_t count_nl(const uint8_t *p, size_t n)
 {
-    /* a plain loop the compiler vectorizes: JSON lines are short, memchr per line is slower */
     uint64_t c = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        c += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)));
+    }
+#endif
+    for (; i < n; i++)
         c += p[i] == '\n';
     return c;
 }

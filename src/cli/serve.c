@@ -18,11 +18,12 @@
 #include "sink/kafka_sink.h"
 #include "sink/pg.h"
 #include "sink/s3/sink_s3.h"
+#include "source/kafka_source.h"
 #include "sluice.h"
 #include "util/log.h"
 
 enum kind { K_LISTEN, K_PATH, K_TOKENS, K_U64, K_BYTES, K_SECONDS, K_BOOL, K_CODEC, K_LEVEL,
-            K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES, K_KAFKA,
+            K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES, K_KAFKA, K_SOURCE,
             K_PG, K_EVENTS };
 
 /* Sink kinds for SLUICE_SINK and SLUICE_ROUTES. File sinks (Parquet files): local, s3, parquet
@@ -36,6 +37,7 @@ typedef struct {
     sl_s3_config s3;
     sl_pg_config pg;
     sl_kafka_config kafka;
+    sl_kafka_source_config source; /* --source kafka://...: valid when source.topic[0] */
     char sink[16];         /* a sink_kinds name, or "" (s3 when a bucket is set, else local) */
     char routes[1024];     /* SLUICE_ROUTES: "stream=kind,prefix*=kind" */
     sl_unit_sink_factory *made[NKINDS]; /* row-sink factories made so far, by kind */
@@ -103,6 +105,7 @@ static const opt opts[] = {
     {"s3-concurrency", "SLUICE_S3_CONCURRENCY", NULL, K_S3, 0, "parts of one file uploaded at once (default 4)"},
     {"s3-retry-seconds", "SLUICE_S3_RETRY_SECONDS", NULL, K_S3, 0, "time one upload retries transient errors (5xx, 429, SlowDown, timeouts) with backoff and jitter before the stream is marked failing and retried from the WAL (default 20)"},
     {"s3-manifest", "SLUICE_S3_MANIFEST", NULL, K_S3, 0, "true: also write KEY.manifest.json after each object (default false)"},
+    {"source", "SLUICE_SOURCE", NULL, K_SOURCE, 0, "also consume kafka://BROKERS/TOPIC?group=NAME[&format=json|csv&model=M&columns=a,b&batch=N&age=S] into Parquet files TOPIC/TOPIC-PARTITION-FIRST-LAST.parquet (see docs/kafka.md)"},
     {"kafka-brokers", "KAFKA_BROKERS", NULL, K_KAFKA, 0, "Kafka bootstrap servers HOST:PORT,... for the kafka sink (default 127.0.0.1:9092)"},
     {"kafka-topic", "SLUICE_KAFKA_TOPIC", NULL, K_KAFKA, 0, "topic of a stream's rows, {stream} = the stream's name (default {stream}); rejected rows go to TOPIC.dlq"},
     {"kafka-format", "SLUICE_KAFKA_FORMAT", NULL, K_KAFKA, 0, "message value: json (an object per row, default), csv (a CSV line) or raw (the first column's bytes)"},
@@ -390,6 +393,8 @@ static bool apply(settings *st, const opt *o, const char *v, char *err, size_t e
         if (!strcmp(o->env, "S3_FORCE_PATH_STYLE"))
             st->path_style_set = true;
         return true;
+    case K_SOURCE:
+        return sl_kafka_url_parse(v, &st->source, err, errn) == SL_OK;
     case K_KAFKA:
         return sl_kafka_config_set(&st->kafka, o->env, v, err, errn) == SL_OK;
     case K_MODE:
@@ -676,8 +681,23 @@ int sl_cli_serve(int argc, char **argv)
         rc = 3;
         goto out;
     }
+    sl_kafka_source *ksrc = NULL; /* --source kafka://: its own consumer thread */
+    if (st.source.topic[0]) {
+        sl_kafka_source_env env = {srv->sink, srv->stage_dir, srv->cfg.models_dir, {0},
+                                   srv->metrics, st.kafka.props};
+        sl_pq_opts_default(&env.po);
+        env.po.codec = st.cfg.codec;
+        env.po.threads = st.cfg.encode_threads;
+        if (sl_kafka_source_start(&st.source, &env, &ksrc, msg, sizeof(msg))) {
+            fprintf(stderr, "sluice serve: --source: %s\n", msg);
+            sl_server_close(srv);
+            rc = 2;
+            goto out;
+        }
+    }
     if (sl_server_run(srv))
         rc = 3;
+    sl_kafka_source_stop(ksrc);
     sl_server_close(srv);
 out:
     for (size_t i = 0; i < NKINDS; i++) /* not handed to a server */

@@ -859,7 +859,7 @@ sl_err sl_unit_kafka_factory(const sl_kafka_config *c, sl_unit_sink_factory **ou
     if (!err && sl_kafka_props_each(c->props, conf_set, &cc))
         err = SL_INVALID;
     if (err) {
-        snprintf(e->message, sizeof(e->message), "Kafka configuration refused: %s",
+        snprintf(e->message, sizeof(e->message), "Kafka configuration refused: %.400s",
                  errstr[0] ? errstr : "malformed KAFKA_PROPERTIES (expected key=value;...)");
         snprintf(e->hint, sizeof(e->hint), "see librdkafka's CONFIGURATION.md for names and "
                                            "values");
@@ -874,7 +874,7 @@ sl_err sl_unit_kafka_factory(const sl_kafka_config *c, sl_unit_sink_factory **ou
     f->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!f->rk) {
         rd_kafka_conf_destroy(conf);
-        snprintf(e->message, sizeof(e->message), "cannot create the Kafka producer: %s", errstr);
+        snprintf(e->message, sizeof(e->message), "cannot create the Kafka producer: %.400s", errstr);
         k_factory_destroy(&f->base);
         return SL_INVALID;
     }

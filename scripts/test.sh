@@ -115,6 +115,45 @@ step "unit tests under TSan" tsan_units
 step "sluice serve under TSan" tsan_serve
 step "threaded convert under TSan" tsan_convert
 step "S3 multipart upload under TSan" tsan_s3
+# models and jobs under TSan: HTTP threads, two job workers converting on two threads each,
+# progress and a cancel from other threads; waits for the first job, then stops gracefully with
+# the others running (they go back to queued)
+tsan_jobs() {
+  local t rc=0 port spid url ids
+  t=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  url="http://127.0.0.1:$port"
+  SLUICE_JOB_WORKERS=2 TSAN_OPTIONS="halt_on_error=1 exitcode=66" build/tsan/sluice serve \
+    --listen "127.0.0.1:$port" --data-dir "$t/d" >"$t/log" 2>&1 &
+  spid=$!
+  for _ in $(seq 1 100); do curl -s -o /dev/null "$url/healthz" && break; sleep 0.1; done
+  gcc -O2 -o "$t/gen" bench/gen_bench_data.c && "$t/gen" 150000 "$t/d.csv" "$t/d.jsonl"
+  printf '{"fields":[{"name":"id","type":"int64"},{"name":"amount","type":"double"},{"name":"email","type":"string"}]}' >"$t/m.json"
+  build/tsan/sluice model create m "$t/m.json" --url "$url" >/dev/null || rc=1
+  ids=""
+  for f in d.csv d.jsonl d.csv d.jsonl; do
+    ids="$ids $(build/tsan/sluice job create m "$t/$f" --url "$url" | jq -r .id)"
+  done
+  build/tsan/sluice job cancel "$(awk '{print $2}' <<<"$ids")" --url "$url" >/dev/null
+  build/tsan/sluice job list --url "$url" >/dev/null
+  for id in $(awk '{print $1}' <<<"$ids"); do
+    for _ in $(seq 1 600); do # the first job
+      s=$(build/tsan/sluice job show "$id" --url "$url" | jq -r .status)
+      [ "$s" = queued ] || [ "$s" = running ] || break
+      sleep 0.1
+    done
+  done
+  kill -TERM "$spid"
+  wait "$spid" || rc=$?
+  if [ $rc -ne 0 ] || grep -q "ThreadSanitizer" "$t/log"; then
+    grep -A30 "ThreadSanitizer" "$t/log" | head -60
+    echo "tsan_jobs: exit $rc"
+    rc=1
+  fi
+  rm -rf "$t"
+  return $rc
+}
+step "models and jobs under TSan" tsan_jobs
 step "fuzz smoke" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 echo

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "server/server.h"
 #include "sink/kafka_sink.h"
+#include "sink/mysql_projection.h"
 #include "sink/pg.h"
 #include "sink/s3/sink_s3.h"
 #include "source/kafka_source.h"
@@ -24,7 +25,7 @@
 
 enum kind { K_LISTEN, K_PATH, K_TOKENS, K_U64, K_BYTES, K_SECONDS, K_BOOL, K_CODEC, K_LEVEL,
             K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES, K_KAFKA, K_SOURCE,
-            K_PG, K_EVENTS };
+            K_PG, K_EVENTS, K_MYPROJ };
 
 /* Sink kinds for SLUICE_SINK and SLUICE_ROUTES. File sinks (Parquet files): local, s3, parquet
  * (= whichever file sink is configured). Row sinks add their name here and in units_for(). */
@@ -36,6 +37,7 @@ typedef struct {
     sl_serve_config cfg;
     sl_s3_config s3;
     sl_pg_config pg;
+    sl_myproj_config myproj;
     sl_kafka_config kafka;
     sl_kafka_source_config source; /* --source kafka://...: valid when source.topic[0] */
     char sink[16];         /* a sink_kinds name, or "" (s3 when a bucket is set, else local) */
@@ -90,6 +92,9 @@ static const opt opts[] = {
     {"pg-key", "SLUICE_PG_KEY", NULL, K_PG, 0, "conflict key column (INSERT ... ON CONFLICT DO NOTHING); default event_id when the stream has it"},
     {"pg-schema", "SLUICE_PG_SCHEMA", NULL, K_PG, 0, "PostgreSQL schema of the tables (default public)"},
     {"pg-connect-timeout", "SLUICE_PG_CONNECT_TIMEOUT", NULL, K_PG, 0, "seconds (default 5)"},
+    {"mysql-url", "MYSQL_URL", "SLUICE_MYSQL_URL", K_MYPROJ, 0, "MariaDB/MySQL for the best-effort projection of the PostgreSQL events table, e.g. mysql://user:pass@host:3306/db (seed 004); needs POSTGRES_URL"},
+    {"projection-table", "SLUICE_PROJECTION_TABLE", NULL, K_MYPROJ, 0, "events table copied to MariaDB (same name there; default events)"},
+    {"projection-interval", "SLUICE_PROJECTION_INTERVAL", NULL, K_MYPROJ, 0, "seconds between projection polls when caught up (default 0.2)"},
     {"events-stream", "SLUICE_EVENTS_STREAM", NULL, K_EVENTS, 0, "stream that POST /v1/events writes (default events)"},
     {"events-missing-id", "SLUICE_EVENTS_MISSING_ID", NULL, K_EVENTS, 0, "event without event_id: reject (422, default) or generate (a UUIDv7)"},
     {"s3-endpoint", "S3_ENDPOINT", NULL, K_S3, 0, "S3 server URL, e.g. http://127.0.0.1:9000 for MinIO (default: AWS, https://s3.REGION.amazonaws.com)"},
@@ -371,6 +376,8 @@ static bool apply(settings *st, const opt *o, const char *v, char *err, size_t e
             return false;
         snprintf(st->routes, sizeof(st->routes), "%s", v);
         return true;
+    case K_MYPROJ:
+        return sl_myproj_config_set(&st->myproj, o->env, v, err, errn);
     case K_PG:
         return sl_pg_config_set(&st->pg, o->env, v, err, errn);
     case K_EVENTS:
@@ -595,6 +602,7 @@ int sl_cli_serve(int argc, char **argv)
     sl_serve_config_default(&st.cfg);
     sl_s3_config_default(&st.s3);
     sl_pg_config_default(&st.pg);
+    sl_myproj_config_default(&st.myproj);
     sl_kafka_config_default(&st.kafka);
     int rc = 0;
     /* config file first (flag or environment) */
@@ -681,6 +689,14 @@ int sl_cli_serve(int argc, char **argv)
         rc = 3;
         goto out;
     }
+    sl_myproj *proj = NULL; /* MariaDB projection: beside the lanes, never in their way */
+    if (st.myproj.url[0] &&
+        sl_myproj_start(&st.myproj, st.pg.url, srv->metrics, &proj, msg, sizeof(msg))) {
+        fprintf(stderr, "sluice serve: MariaDB projection: %s\n", msg);
+        sl_server_close(srv);
+        rc = 2;
+        goto out;
+    }
     sl_kafka_source *ksrc = NULL; /* --source kafka://: its own consumer thread */
     if (st.source.topic[0]) {
         sl_kafka_source_env env = {srv->sink, srv->stage_dir, srv->cfg.models_dir, {0},
@@ -698,6 +714,7 @@ int sl_cli_serve(int argc, char **argv)
     if (sl_server_run(srv))
         rc = 3;
     sl_kafka_source_stop(ksrc);
+    sl_myproj_stop(proj);
     sl_server_close(srv);
 out:
     for (size_t i = 0; i < NKINDS; i++) /* not handed to a server */

@@ -337,7 +337,7 @@ static sl_err ensure_table(pg_sink *ps, sl_sink_error *e)
     if (!err)
         err = sl_buf_puts(&q, ps->table);
     if (!err && is_events_schema(ps->schema)) {
-        err = sl_buf_puts(&q, " (seq bigserial NOT NULL, event_id varchar PRIMARY KEY, type text "
+        err = sl_buf_puts(&q, " (seq bigserial NOT NULL UNIQUE, event_id varchar PRIMARY KEY, type text "
                               "NOT NULL, occurred_at timestamptz NOT NULL, payload jsonb, "
                               "received_at timestamptz NOT NULL)");
     } else {

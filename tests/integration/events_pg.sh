@@ -196,7 +196,8 @@ while True:
     i += 50
 PY
 LPID=$!
-sleep 1.5
+for _ in $(seq 1 200); do [ -s "$T/acked" ] && break; sleep 0.05; done
+sleep 0.5
 kill9_server
 sleep 0.3
 start_server "$D" --flush-interval 0.1 --routes 'events=postgres' || exit 1

@@ -14,7 +14,8 @@
  * Workers (SLUICE_JOB_WORKERS, default 1): claim the oldest queued job (-> running, attempts+1),
  *   run sl_convert_file (SLUICE_JOB_THREADS threads, rejects to an NDJSON file with line, column
  *   and reason), progress written to SQLite every 0.5 s, cancel polled before every chunk.
- *   Outputs are published under deterministic keys, so a re-run after a crash replaces them:
+ *   Outputs are published under deterministic keys, so a re-run after a crash replaces them
+ *   (below the sink's prefix, e.g. S3_PREFIX):
  *     jobs/{model}/{id}/part-00000.parquet, jobs/{model}/{id}/_rejects/rejects-00000.ndjson
  *   Final status: succeeded (no rejects), partially_failed (some rows rejected), failed (an
  *   error, or every row rejected), cancelled. The uploaded file is deleted once the job ends.
@@ -777,9 +778,14 @@ static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
     /* publish: Parquet first, then the dead letters */
     char prefix[256], key[512], where[1024];
     snprintf(prefix, sizeof(prefix), "jobs/%s/%s", j->model, j->id);
+    /* keys go under the sink's own prefix (S3_PREFIX): the part of its layout before {stream},
+     * which is also what describe() puts before the names it is given */
+    const char *layout = srv->sink->layout;
+    const char *at = strstr(layout, "{stream}");
+    int lp = at ? (int)(at - layout) : 0;
     sl_sink_error se;
     if (j->rows_accepted > 0) {
-        snprintf(key, sizeof(key), "%s/" PART_NAME, prefix);
+        snprintf(key, sizeof(key), "%.*s%s/" PART_NAME, lp, layout, prefix);
         if (fsync_path(out) || (err = publish(api, out, key, &se))) {
             set_error(j, "failed", "sink_failed", se.hint[0] ? se.hint : "check the sink",
                       "publishing %s: %s", key, se.message[0] ? se.message : strerror(errno));
@@ -810,7 +816,7 @@ static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
     if (j->rows_rejected > 0) {
         char rprefix[300];
         snprintf(rprefix, sizeof(rprefix), "%s/_rejects", prefix);
-        snprintf(key, sizeof(key), "%s/" REJ_NAME, rprefix);
+        snprintf(key, sizeof(key), "%.*s%s/" REJ_NAME, lp, layout, rprefix);
         if (fsync_path(rej) || (err = publish(api, rej, key, &se))) {
             set_error(j, "failed", "sink_failed", se.hint[0] ? se.hint : "check the sink",
                       "publishing the dead letters %s: %s", key,

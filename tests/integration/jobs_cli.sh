@@ -8,15 +8,18 @@
 # file too big, wrong format, empty file, bad Content-Type; exit codes. Output: compact JSON in
 # a pipe, pretty colored JSON on a terminal, tables. Last: a 1 GiB CSV generated on the fly,
 # streamed by the CLI, with the server's peak RSS bounded (SL_JOBS_BIG_MB overrides the size;
-# under ASan the default is 64 MiB). Each check prints "ok - ..." or "not ok - ...".
+# under ASan the default is 64 MiB); disk full on a small tmpfs (skipped if mount fails). Each
+# check prints "ok - ..." or "not ok - ...".
 set -uo pipefail
 : "${SL_BIN:?set by ctest}" "${SL_SRC:?set by ctest}"
 SLUICE="$SL_BIN/sluice"
 T=$(mktemp -d)
 SPID=
 BGPIDS=()
+MNT=
 cleanup() {
   [ -n "$SPID" ] && kill -KILL "$SPID" 2>/dev/null
+  [ -n "$MNT" ] && { sleep 0.2; umount "$MNT"; }
   for p in "${BGPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
   rm -rf "$T"
 }
@@ -150,6 +153,13 @@ Q "COPY (SELECT [1,2] AS id, 'x' AS name) TO '$T/nested.parquet' (FORMAT parquet
 run job create orders "$T/nested.parquet" --wait
 check "Parquet with a nested model column: failed, clear error" eq "$RC $(j .status) $(j .error.code) $(j .error.message)" "1 failed unsupported_input the uploaded file: column 'id' is a LIST (nested types are not supported)"
 
+{ echo "id,name,amount,ts"; for i in $(seq 1 300); do echo "$i,z,1,2026-11-23T10:00:00Z"; done; } | gzip >"$T/gz.csv.gz"
+run job create orders "$T/gz.csv.gz" --wait
+check "gzip-compressed CSV: detected and decompressed, 300 rows" eq "$RC $(j .status) $(j .rows.accepted)" "0 succeeded 300"
+zstd -q -c "$T/good.jsonl" >"$T/z.jsonl.zst"
+run job create orders "$T/z.jsonl.zst" --wait
+check "zstd-compressed JSON Lines: 500 rows" eq "$RC $(j .status) $(j .rows.accepted)" "0 succeeded 500"
+
 # ---- dead letters ---------------------------------------------------------------------------
 printf 'id,name,amount,ts\n1,a,1.5,2026-11-23T10:00:00Z\nx,b,2,2026-11-23T10:00:00Z\n3,c,notanumber,2026-11-23T10:00:00Z\n4,d,4,2026-11-23T10:00:00Z\n,e,5,2026-11-23T10:00:00Z\n' >"$T/some_bad.csv"
 run job create orders "$T/some_bad.csv" --wait
@@ -167,7 +177,7 @@ check "every row bad: exit 1, failed, all_rows_rejected" eq "$RC $(j .status) $(
 run job show "$JOB1"
 check "job show: status, counts, timing" eq "$RC $(j .status) $(j .rows.read) $(j '.duration_seconds > 0')" "0 succeeded 2000 true"
 run job list
-check "job list: newest first, 7 jobs" eq "$RC $(j .count) $(j '.jobs[-1].id')" "0 7 $JOB1"
+check "job list: newest first, 9 jobs" eq "$RC $(j .count) $(j '.jobs[-1].id')" "0 9 $JOB1"
 run job list --status partially_failed
 check "job list --status" eq "$(j '[.jobs[].status]|unique|join(",")') $(j .count)" "partially_failed 1"
 run job list --model events
@@ -290,6 +300,23 @@ check "file over the server's limit: exit 6 (file_too_large) before the upload" 
 r=$(head -c 200000 "$T/mid.csv" | curl -s -w ' %{http_code}' -H "Authorization: Bearer $SLUICE_TOKEN" -H 'Content-Type: text/csv' -H 'Transfer-Encoding: chunked' --data-binary @- "$URL/v1/jobs?model=bench")
 check "chunked upload over the limit: 413" contains "$r" ' 413'
 stop_server
+
+# disk full: the data directory on a small tmpfs
+if mkdir -p "$T/small" && mount -t tmpfs -o size=24m tmpfs "$T/small" 2>/dev/null; then
+  MNT=$T/small
+  start_server "$MNT/d" || exit 1
+  export SLUICE_URL=$URL
+  run model create orders "$T/orders.json"
+  { echo "id,name,amount,ts"; seq 1 500000 | sed 's/$/,name,1.5,2026-11-23T10:00:00Z/'; } | head -c 15000000 | sed '$d' >"$T/15m.csv"
+  run job create orders "$T/15m.csv"
+  check "no room in the data directory: refused before the upload (507, exit 8)" eq "$RC $(grep -c insufficient_storage <<<"$ERR")" "8 1"
+  check "... nothing left behind" eq "$(ls "$MNT/d/jobs" | wc -l)" 0
+  stop_server
+  umount "$MNT"
+  MNT=
+else
+  echo "# skipped the disk-full checks: cannot mount a tmpfs here"
+fi
 
 # ---- 1 GiB ---------------------------------------------------------------------------------
 big_mb=${SL_JOBS_BIG_MB:-1024}

@@ -166,6 +166,7 @@ static int wait_job(const sl_cli_ctx *cx, const char *id, double timeout)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool drawn = false;
+    double p0 = -1, t_p0 = 0; /* first progress seen while running, for the ETA */
     for (;;) {
         sl_cli_resp r;
         sl_cli_resp_init(&r);
@@ -196,8 +197,24 @@ static int wait_job(const sl_cli_ctx *cx, const char *id, double timeout)
         if (cx->progress && sl_jscan_get(root, "rows", &rows)) {
             long long rd = (long long)sl_cli_int(rows, "read");
             long long rj = (long long)sl_cli_int(rows, "rejected");
-            fprintf(stderr, "\r  %s: %lld rows processed (%lld rejected), %.0f s   ", status, rd,
-                    rj, el);
+            sl_jspan pv;
+            double prog = -1;
+            if (!strcmp(status, "running") && sl_jscan_get(root, "progress", &pv))
+                (void)sl_jscan_f64(pv, &prog);
+            char pct[64] = "", eta[32] = "";
+            if (prog >= 0) {
+                snprintf(pct, sizeof(pct), "%3.0f%% ", prog * 100);
+                if (p0 < 0) {
+                    p0 = prog;
+                    t_p0 = el;
+                } else if (prog > p0 && el > t_p0) {
+                    double left = (1 - prog) * (el - t_p0) / (prog - p0);
+                    snprintf(eta, sizeof(eta), ", ETA %ld:%02ld", (long)left / 60,
+                             (long)left % 60);
+                }
+            }
+            fprintf(stderr, "\r  %s: %s%lld rows processed (%lld rejected), %.0f s%s   ", status,
+                    pct, rd, rj, el, eta);
             drawn = true;
         }
         sl_cli_resp_release(&r);

@@ -137,6 +137,15 @@ static sl_err put_job(sl_buf *b, const sl_job_rec *j)
                             (long long)j->output_bytes, j->outputs[0] ? j->outputs : "[]");
     if (!err)
         err = put_str_or_null(b, j->dead_letters);
+    if (!err) { /* fraction of the upload consumed: 1 once ended, unknown (null) when queued */
+        double prog = !strcmp(j->status, "running")
+                          ? (j->bytes > 0 ? (double)j->bytes_read / (double)j->bytes : 0)
+                          : 1;
+        if (!strcmp(j->status, "queued"))
+            err = sl_buf_puts(b, ",\"progress\":null");
+        else
+            err = sl_buf_printf(b, ",\"progress\":%.3f", prog > 1 ? 1.0 : prog);
+    }
     if (!err)
         err = sl_buf_puts(b, ",\"created_at\":");
     if (!err)
@@ -623,7 +632,7 @@ static void on_progress(void *ctx, const sl_convert_progress *p)
         return;
     rc->last = now;
     if (sl_store_job_progress(rc->api->store, rc->id, (int64_t)p->rows_in, (int64_t)p->rows_out,
-                              (int64_t)p->rows_rejected))
+                              (int64_t)p->rows_rejected, (int64_t)p->bytes_in))
         sl_log(SL_LOG_WARN, "cannot record job progress", SL_KS("job", rc->id));
 }
 
@@ -744,6 +753,7 @@ static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
             j->attempts--;
             j->started_us = 0;
             j->rows_read = j->rows_accepted = j->rows_rejected = j->output_bytes = 0;
+            j->bytes_read = 0;
             sl_convert_result_release(&res);
             unlink(out);
             unlink(rej);
@@ -918,6 +928,7 @@ static void recover_one(void *ctx, const sl_job_rec *jr)
         snprintf(j.status, sizeof(j.status), "queued");
         j.started_us = 0;
         j.rows_read = j.rows_accepted = j.rows_rejected = j.output_bytes = 0;
+        j.bytes_read = 0;
     }
     if (sl_store_job_update(api->store, &j))
         sl_log(SL_LOG_ERROR, "cannot update an interrupted job", SL_KS("job", j.id));

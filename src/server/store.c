@@ -6,7 +6,8 @@
  *   models(name, version, schema, created_us, deleted_us)   PRIMARY KEY(name, version)
  *   jobs(id, seq, model, model_version, status, format, bytes, rows_read, rows_accepted,
  *        rows_rejected, output_bytes, created_us, started_us, finished_us, attempts,
- *        cancel_requested, error_code, error_message, error_hint, outputs, dead_letters)
+ *        cancel_requested, error_code, error_message, error_hint, outputs, dead_letters,
+ *        bytes_read (migration 2))
  * Lock order: st->mu is a leaf.
  */
 #include "server/store.h"
@@ -41,6 +42,8 @@ static const char *const migrations[] = {
     " dead_letters TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX jobs_by_model ON jobs(model, seq);"
     "CREATE INDEX jobs_by_status ON jobs(status, seq);",
+    /* 2: bytes of the upload consumed so far, for progress and ETA while running */
+    "ALTER TABLE jobs ADD COLUMN bytes_read INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int64_t now_us(void)
@@ -334,7 +337,7 @@ sl_err sl_store_model_delete(sl_store *st, const char *name)
 #define JOB_COLS                                                                                \
     "id, seq, model, model_version, status, format, bytes, rows_read, rows_accepted,"           \
     " rows_rejected, output_bytes, created_us, started_us, finished_us, attempts,"              \
-    " cancel_requested, error_code, error_message, error_hint, outputs, dead_letters"
+    " cancel_requested, error_code, error_message, error_hint, outputs, dead_letters, bytes_read"
 
 static void read_job(sqlite3_stmt *s, sl_job_rec *j)
 {
@@ -360,6 +363,7 @@ static void read_job(sqlite3_stmt *s, sl_job_rec *j)
     copy_text(j->error_hint, sizeof(j->error_hint), s, 18);
     copy_text(j->outputs, sizeof(j->outputs), s, 19);
     copy_text(j->dead_letters, sizeof(j->dead_letters), s, 20);
+    j->bytes_read = sqlite3_column_int64(s, 21);
 }
 
 sl_err sl_store_job_insert(sl_store *st, sl_job_rec *j)
@@ -467,7 +471,7 @@ sl_err sl_store_job_update(sl_store *st, const sl_job_rec *j)
                       "UPDATE jobs SET status=?2, rows_read=?3, rows_accepted=?4,"
                       " rows_rejected=?5, output_bytes=?6, started_us=?7, finished_us=?8,"
                       " attempts=?9, error_code=?10, error_message=?11, error_hint=?12,"
-                      " outputs=?13, dead_letters=?14 WHERE id=?1",
+                      " outputs=?13, dead_letters=?14, bytes_read=?15 WHERE id=?1",
                       &s);
     if (!err) {
         sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
@@ -484,6 +488,7 @@ sl_err sl_store_job_update(sl_store *st, const sl_job_rec *j)
         sqlite3_bind_text(s, 12, j->error_hint, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 13, j->outputs, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 14, j->dead_letters, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 15, j->bytes_read);
         if (sqlite3_step(s) != SQLITE_DONE)
             err = db_fail(st, "job update");
     }
@@ -493,19 +498,20 @@ sl_err sl_store_job_update(sl_store *st, const sl_job_rec *j)
 }
 
 sl_err sl_store_job_progress(sl_store *st, const char *id, int64_t rows_read, int64_t rows_accepted,
-                             int64_t rows_rejected)
+                             int64_t rows_rejected, int64_t bytes_read)
 {
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
     sl_err err = prep(st,
-                      "UPDATE jobs SET rows_read=?2, rows_accepted=?3, rows_rejected=?4"
-                      " WHERE id=?1 AND status='running'",
+                      "UPDATE jobs SET rows_read=?2, rows_accepted=?3, rows_rejected=?4,"
+                      " bytes_read=?5 WHERE id=?1 AND status='running'",
                       &s);
     if (!err) {
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, rows_read);
         sqlite3_bind_int64(s, 3, rows_accepted);
         sqlite3_bind_int64(s, 4, rows_rejected);
+        sqlite3_bind_int64(s, 5, bytes_read);
         if (sqlite3_step(s) != SQLITE_DONE)
             err = db_fail(st, "job progress");
     }
@@ -520,7 +526,7 @@ sl_err sl_store_job_claim(sl_store *st, int64_t now, sl_job_rec *out)
     sqlite3_stmt *s = NULL;
     sl_err err = prep(st,
                       "UPDATE jobs SET status='running', attempts=attempts+1, started_us=?1,"
-                      " rows_read=0, rows_accepted=0, rows_rejected=0"
+                      " rows_read=0, rows_accepted=0, rows_rejected=0, bytes_read=0"
                       " WHERE seq=(SELECT min(seq) FROM jobs WHERE status='queued')"
                       " RETURNING " JOB_COLS,
                       &s);

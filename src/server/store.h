@@ -66,6 +66,7 @@ typedef struct {
     char error_hint[256];
     char outputs[2048];      /* JSON array text */
     char dead_letters[1024]; /* location, "" if none */
+    int64_t bytes_read;      /* of the upload, while running (progress) */
 } sl_job_rec;
 
 SL_NODISCARD sl_err sl_store_job_insert(sl_store *st, sl_job_rec *j); /* sets j->seq */
@@ -79,7 +80,8 @@ SL_NODISCARD sl_err sl_store_job_list(sl_store *st, const char *model, const cha
 /* Writes every mutable field of j (status, counters, times, error, outputs). */
 SL_NODISCARD sl_err sl_store_job_update(sl_store *st, const sl_job_rec *j);
 SL_NODISCARD sl_err sl_store_job_progress(sl_store *st, const char *id, int64_t rows_read,
-                                          int64_t rows_accepted, int64_t rows_rejected);
+                                          int64_t rows_accepted, int64_t rows_rejected,
+                                          int64_t bytes_read);
 /* Oldest queued job -> running (attempts+1, started_us); SL_RETRY if none. */
 SL_NODISCARD sl_err sl_store_job_claim(sl_store *st, int64_t now_us, sl_job_rec *out);
 /* queued/running jobs of a model */

@@ -254,11 +254,16 @@ run model show bench
 check "deleted model: not found" eq "$RC" 5
 run model create bench "$T/bench.json"
 check "created again: versions continue (2)" eq "$RC $(j .version)" "0 2"
+out=$(script -qec "$SLUICE job create bench $T/mid.csv --wait" /dev/null | tr '\r' '\n')
+check "on a terminal: upload bar with MB/s and ETA" grep -qE 'uploading 100% \[#+\] .* MB/s  ETA 0:00' <<<"$out"
+check "... rows processed while waiting, percent and ETA" grep -qE 'running: +[0-9]+% [0-9]+ rows processed \(0 rejected\), [0-9]+ s, ETA [0-9]+:[0-9]{2}' <<<"$out"
 
 # ---- restart: kill -9 and SIGTERM in the middle of a job --------------------------------------
 run job create bench "$T/mid.csv"
 JK=$(j .id)
 wait_status "$JK" running >/dev/null && wait_rows "$JK"
+run job show "$JK"
+check "running job: progress between 0 and 1" eq "$(j '.progress > 0 and .progress < 1')" true
 kill9_server
 start_server "$D" || exit 1
 export SLUICE_URL=$URL

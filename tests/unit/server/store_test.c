@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,10 +145,11 @@ static void test_jobs(void **state)
     assert_int_equal(j.started_us, 7);
     assert_int_equal(sl_store_job_cancel_queued(st, "j1", 5, &done), SL_OK);
     assert_false(done); /* running: not by this path */
-    assert_int_equal(sl_store_job_progress(st, "j1", 10, 9, 1), SL_OK);
+    assert_int_equal(sl_store_job_progress(st, "j1", 10, 9, 1, 5), SL_OK);
     assert_int_equal(sl_store_job_get(st, "j1", &j), SL_OK);
     assert_int_equal(j.rows_read, 10);
     assert_int_equal(j.rows_rejected, 1);
+    assert_int_equal(j.bytes_read, 5);
     collect c = {""};
     assert_int_equal(sl_store_jobs_in(st, "running", collect_one, &c), SL_OK);
     assert_string_equal(c.ids, "j1 ");
@@ -174,11 +176,54 @@ static void test_jobs(void **state)
     sl_store_close(st);
 }
 
+/* A database at schema version 1 (before bytes_read) is migrated on open, keeping its rows. */
+static void test_migrate_from_v1(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    const char *v1 =
+        "CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, applied_us INTEGER NOT NULL);"
+        "INSERT INTO schema_migrations VALUES(1, 1);"
+        "CREATE TABLE models(name TEXT NOT NULL, version INTEGER NOT NULL, schema TEXT NOT NULL,"
+        " created_us INTEGER NOT NULL, deleted_us INTEGER, PRIMARY KEY(name, version));"
+        "CREATE TABLE jobs(id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, model TEXT NOT NULL,"
+        " model_version INTEGER NOT NULL, status TEXT NOT NULL, format TEXT NOT NULL,"
+        " bytes INTEGER NOT NULL, rows_read INTEGER NOT NULL DEFAULT 0,"
+        " rows_accepted INTEGER NOT NULL DEFAULT 0, rows_rejected INTEGER NOT NULL DEFAULT 0,"
+        " output_bytes INTEGER NOT NULL DEFAULT 0, created_us INTEGER NOT NULL,"
+        " started_us INTEGER NOT NULL DEFAULT 0, finished_us INTEGER NOT NULL DEFAULT 0,"
+        " attempts INTEGER NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0,"
+        " error_code TEXT NOT NULL DEFAULT '', error_message TEXT NOT NULL DEFAULT '',"
+        " error_hint TEXT NOT NULL DEFAULT '', outputs TEXT NOT NULL DEFAULT '[]',"
+        " dead_letters TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO jobs(id, seq, model, model_version, status, format, bytes, created_us)"
+        " VALUES('old', 1, 'm', 1, 'succeeded', 'csv', 10, 1);";
+    assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    sl_store *st = open_store();
+    sl_job_rec j;
+    assert_int_equal(sl_store_job_get(st, "old", &j), SL_OK);
+    assert_int_equal(j.bytes_read, 0);
+    add_job(st, "new", "m");
+    assert_int_equal(sl_store_job_progress(st, "new", 1, 1, 0, 7), SL_OK); /* not running: no-op */
+    sl_store_close(st);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_migrations", -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 2);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_models, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1299,16 +1299,30 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
         const char *reason = !strcmp(over, "queue")
                               ? "the ingest queue is full (QUEUE_CAPACITY rows waiting)"
                               : "the WAL is full (waiting for sinks to catch up)";
+        /* Behind because a sink is down: say which and what to do (the failing lane's reason
+         * and hint, e.g. code kafka_unavailable, hint "check KAFKA_BROKERS=..."). */
+        const char *code = "overloaded";
+        char sink_why[320], sink_hint[256];
+        if (!sl_streams_healthy(srv, sink_why, sizeof(sink_why))) {
+            char *h = strstr(sink_why, "; hint: ");
+            if (h) {
+                snprintf(sink_hint, sizeof(sink_hint), "%.190s; %s", h + 8, hint);
+                *h = 0;
+                hint = sink_hint;
+            }
+            code = strstr(sink_why, "kafka_unavailable") ? "kafka_unavailable" : "sink_unavailable";
+            reason = sink_why;
+        }
         /* A client that sent its body without waiting (no Expect: 100-continue) would see a
          * connection reset if we answered and closed now: read and drop a small body first,
          * then answer. Large bodies are answered at once. */
         if (clen && clen <= DRAIN_LIMIT &&
             !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT)) {
-            fail(r, 429, "overloaded", hint, "%s", reason);
+            fail(r, 429, code, hint, "%s", reason);
             r->discard_limit = DRAIN_LIMIT;
             return MHD_YES;
         }
-        return send_error(r, c, 429, "overloaded", hint, "%s", reason);
+        return send_error(r, c, 429, code, hint, "%s", reason);
     }
     if (r->enc == 1) {
         memset(&r->zs, 0, sizeof(r->zs));

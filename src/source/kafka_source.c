@@ -143,7 +143,7 @@ sl_err sl_kafka_url_parse(const char *url, sl_kafka_source_config *c, char *err,
                 snprintf(err, errn, "group: expected a consumer group name");
                 return SL_INVALID;
             }
-            snprintf(c->group, sizeof(c->group), "%s", v);
+            memcpy(c->group, v, strlen(v) + 1); /* length checked above */
         } else if (!strcmp(key, "format")) {
             if (!strcmp(v, "json") || !strcmp(v, "jsonl"))
                 c->format = SL_FMT_JSONL;
@@ -158,13 +158,13 @@ sl_err sl_kafka_url_parse(const char *url, sl_kafka_source_config *c, char *err,
                 snprintf(err, errn, "model: expected a model name");
                 return SL_INVALID;
             }
-            snprintf(c->model, sizeof(c->model), "%s", v);
+            memcpy(c->model, v, strlen(v) + 1); /* length checked above */
         } else if (!strcmp(key, "columns")) {
             if (!*v || strlen(v) >= sizeof(c->columns)) {
                 snprintf(err, errn, "columns: expected a,b,c");
                 return SL_INVALID;
             }
-            snprintf(c->columns, sizeof(c->columns), "%s", v);
+            memcpy(c->columns, v, strlen(v) + 1); /* length checked above */
         } else if (!strcmp(key, "batch")) {
             if (!u64_ok(v, 1, 100000000, &u)) {
                 snprintf(err, errn, "batch: expected messages per file 1..100000000");
@@ -192,7 +192,11 @@ sl_err sl_kafka_url_parse(const char *url, sl_kafka_source_config *c, char *err,
             }
             c->age = d;
         } else if (!strcmp(key, "props")) {
-            snprintf(c->props, sizeof(c->props), "%s", v);
+            if (strlen(v) >= sizeof(c->props)) {
+                snprintf(err, errn, "props: too long");
+                return SL_INVALID;
+            }
+            memcpy(c->props, v, strlen(v) + 1); /* length checked above */
         } else {
             snprintf(err, errn, "unknown parameter '%s' (group, format, model, columns, batch, "
                                 "max_bytes, age, session_ms, props)",

@@ -165,6 +165,21 @@ check "other stream still goes to Parquet files" files
 stop_server
 mock_stop a
 
+# ---- Kafka down and the queue full: API answers say why (429 kafka_unavailable) ----
+DEAD=$(free_port)
+D4=$T/d4
+mkdir -p "$D4"
+SLUICE_SINK=kafka KAFKA_BROKERS=127.0.0.1:$DEAD SLUICE_KAFKA_TIMEOUT=1 \
+  start_server "$D4" --flush-interval 0.1 --queue-capacity 5 || exit 1
+r=$(printf 'a\n1\n2\n3\n4\n5\n6\n' | curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/q/ingest")
+check "rows accepted while Kafka is down (durable in the WAL)" contains "$r" ' 200'
+wait_for 15 not_ready
+r=$(printf 'a\n7\n' | curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/q/ingest")
+check "queue full while Kafka is down -> 429" contains "$r" ' 429'
+check "... error code kafka_unavailable" contains "$r" '"code":"kafka_unavailable"'
+check "... hint: check KAFKA_BROKERS" contains "$r" "\"hint\":\"check KAFKA_BROKERS=127.0.0.1:$DEAD"
+stop_server
+
 # ---- bad configuration is refused with a reason ----
 r=$(SLUICE_SINK=kafka KAFKA_PROPERTIES='no.such.property=1' "$SLUICE" serve --data-dir "$T/d3" 2>&1)
 check "unknown librdkafka property -> exit 2 with the reason" contains "$r" 'No such configuration property: "no.such.property"'

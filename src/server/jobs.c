@@ -41,7 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parse/parquet_read.h"
 #include "server/api_internal.h"
+#include "sink/unit_sink.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -685,6 +687,115 @@ static sl_err publish(sl_api *api, const char *staged, const char *key, sl_sink_
     return err;
 }
 
+/* Puts a job cut by the shutdown back to queued (it runs again on the next start). */
+static void requeue(sl_api *api, sl_job_rec *j)
+{
+    snprintf(j->status, sizeof(j->status), "queued");
+    j->attempts--;
+    j->started_us = 0;
+    j->rows_read = j->rows_accepted = j->rows_rejected = j->output_bytes = 0;
+    j->bytes_read = 0;
+    if (sl_store_job_update(api->store, j))
+        sl_log(SL_LOG_ERROR, "cannot requeue the job", SL_KS("job", j->id));
+    sl_log(SL_LOG_INFO, "job interrupted by the shutdown; it resumes on the next start",
+           SL_KS("job", j->id));
+}
+
+/* A row sink (Kafka, PostgreSQL, ...) routed for the job's stream: the converted Parquet file is
+ * read back in batches and given to it as one unit (rows numbered from 0), the dead letters too
+ * if the sink takes them (*rejects_done). The unit's range is the same on every attempt, so the
+ * sink's idempotence covers a job run again after a crash. */
+static sl_err deliver_rows(sl_api *api, const sl_job_rec *j, const char *stream,
+                           const sl_schema *schema, const char *out, const char *rej,
+                           sl_unit_sink *us, bool *rejects_done, sl_sink_error *se)
+{
+    sl_unit u = {stream, schema, 0, 0, 0, j->created_us, NULL, 0};
+    sl_err err = us->begin(us, &u, se);
+    if (err)
+        return err;
+    uint64_t seq = 0, rseq = 0;
+    sl_pq_reader *pr = NULL;
+    sl_batch *b = NULL;
+    FILE *f = NULL;
+    char *buf = NULL;
+    if (j->rows_accepted > 0) {
+        sl_pq_read_opts po;
+        sl_pq_read_opts_default(&po);
+        po.model = schema;
+        sl_pq_read_error pe;
+        if ((err = sl_pq_reader_open_path(out, &po, &pr, &pe))) {
+            snprintf(se->message, sizeof(se->message), "reading back %.200s: %.280s", out, pe.message);
+            goto fail;
+        }
+        if ((err = sl_batch_create(schema, &b)))
+            goto fail;
+        for (;;) {
+            size_t n;
+            if (atomic_load(&api->stop)) {
+                err = SL_RETRY;
+                snprintf(se->message, sizeof(se->message), "shutting down");
+                goto fail;
+            }
+            sl_batch_clear(b);
+            if ((err = sl_pq_reader_next(pr, b, 65536, &n))) {
+                snprintf(se->message, sizeof(se->message), "reading back %.200s: %.280s", out,
+                         sl_pq_reader_error(pr)->message);
+                goto fail;
+            }
+            if (!n)
+                break;
+            if ((err = us->rows(us, b, seq, se)))
+                goto fail;
+            seq += n;
+        }
+    }
+    if (us->rejects && j->rows_rejected > 0) {
+        /* whole lines, up to 1 MiB at a time */
+        const size_t cap = (size_t)1 << 20;
+        size_t have = 0;
+        buf = malloc(cap);
+        f = fopen(rej, "rb");
+        if (!buf || !f) {
+            err = buf ? SL_IO : SL_NOMEM;
+            snprintf(se->message, sizeof(se->message), "reading the dead letters %.200s", rej);
+            goto fail;
+        }
+        for (;;) {
+            size_t got = fread(buf + have, 1, cap - have, f);
+            have += got;
+            if (!have)
+                break;
+            char *nl = memrchr(buf, '\n', have);
+            size_t cut = nl ? (size_t)(nl - buf) + 1 : have; /* a line over 1 MiB: as it is */
+            uint64_t count = 0;
+            for (size_t i = 0; i < cut; i++)
+                count += buf[i] == '\n';
+            if (!count)
+                count = 1;
+            if ((err = us->rejects(us, (const uint8_t *)buf, cut, count, rseq, se)))
+                goto fail;
+            rseq += count;
+            memmove(buf, buf + cut, have - cut);
+            have -= cut;
+            if (!got && !have)
+                break;
+        }
+        *rejects_done = true;
+    }
+    if ((err = us->commit(us, seq, rseq, se)))
+        goto fail;
+    goto out;
+fail:
+    us->abort(us);
+out:
+    if (f)
+        fclose(f);
+    free(buf);
+    sl_batch_destroy(b);
+    sl_pq_reader_close(pr);
+    return err;
+}
+
 /* Runs a claimed job to its end (or back to queued on shutdown); updates j. */
 static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
 {
@@ -742,25 +853,17 @@ static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
     o.cancelled = is_cancelled;
     sl_convert_result res;
     err = sl_convert_file(&o, &res);
-    sl_model_destroy(model);
     j->rows_read = (int64_t)res.totals.rows_in;
     j->rows_accepted = (int64_t)res.totals.rows_out;
     j->rows_rejected = (int64_t)res.totals.rows_rejected;
     j->output_bytes = (int64_t)res.totals.bytes_out;
     if (err && is_cancelled(&rc)) {
         if (!atomic_load(&slot->cancel)) { /* shutting down: run again on the next start */
-            snprintf(j->status, sizeof(j->status), "queued");
-            j->attempts--;
-            j->started_us = 0;
-            j->rows_read = j->rows_accepted = j->rows_rejected = j->output_bytes = 0;
-            j->bytes_read = 0;
             sl_convert_result_release(&res);
             unlink(out);
             unlink(rej);
-            if (sl_store_job_update(api->store, j))
-                sl_log(SL_LOG_ERROR, "cannot requeue the job", SL_KS("job", j->id));
-            sl_log(SL_LOG_INFO, "job interrupted by the shutdown; it resumes on the next start",
-                   SL_KS("job", j->id));
+            sl_model_destroy(model);
+            requeue(api, j);
             return;
         }
         set_error(j, "cancelled", "cancelled", NULL, "cancelled while running");
@@ -785,6 +888,62 @@ static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
         goto done;
     }
     sl_convert_result_release(&res);
+    /* a row sink routed for the job's stream "jobs.MODEL.ID" (SLUICE_SINK=kafka, SLUICE_ROUTES
+     * 'jobs.*=kafka', ...) gets the rows; file sinks get the Parquet file below */
+    char stream[160];
+    snprintf(stream, sizeof(stream), "jobs.%s.%s", j->model, j->id);
+    bool rejects_done = false;
+    if (srv->units) {
+        sl_unit_sink *us = NULL;
+        sl_sink_error ue;
+        memset(&ue, 0, sizeof(ue));
+        err = srv->units->create(srv->units, stream, model->schema, &us, &ue);
+        if (err) {
+            set_error(j, "failed", "sink_failed", ue.hint[0] ? ue.hint : "check the sink",
+                      "sink for %s: %s", stream, ue.message[0] ? ue.message : sl_strerror(err));
+            goto done;
+        }
+        if (strcmp(us->kind, srv->sink->kind)) {
+            for (int attempt = 0;; attempt++) {
+                memset(&ue, 0, sizeof(ue));
+                err = deliver_rows(api, j, stream, model->schema, out, rej, us, &rejects_done,
+                                   &ue);
+                if (!err || atomic_load(&api->stop) || attempt == 4)
+                    break;
+                sl_log(SL_LOG_WARN, "job rows not delivered; retrying", SL_KS("job", j->id),
+                       SL_KS("sink", us->kind), SL_KS("error", ue.message));
+                struct timespec ts = {1 << (attempt < 2 ? attempt : 2), 0};
+                nanosleep(&ts, NULL);
+            }
+            char kind[32];
+            snprintf(kind, sizeof(kind), "%s", us->kind);
+            us->destroy(us);
+            if (err && atomic_load(&api->stop)) {
+                unlink(out);
+                unlink(rej);
+                sl_model_destroy(model);
+                requeue(api, j);
+                return;
+            }
+            if (err) {
+                set_error(j, "failed", "sink_failed", ue.hint[0] ? ue.hint : "check the sink",
+                          "delivering to the %s sink: %s", kind,
+                          ue.message[0] ? ue.message : sl_strerror(err));
+                goto done;
+            }
+            unlink(out);
+            snprintf(j->outputs, sizeof(j->outputs),
+                     "[{\"sink\":\"%s\",\"stream\":\"%s\",\"rows\":%lld}]", kind, stream,
+                     (long long)j->rows_accepted);
+            if (rejects_done) {
+                snprintf(j->dead_letters, sizeof(j->dead_letters), "%s:%s (dead letters)", kind,
+                         stream);
+                unlink(rej);
+            }
+            goto verdict;
+        }
+        us->destroy(us);
+    }
     /* publish: Parquet first, then the dead letters */
     char prefix[256], key[512], where[1024];
     snprintf(prefix, sizeof(prefix), "jobs/%s/%s", j->model, j->id);
@@ -823,7 +982,7 @@ static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
     } else {
         unlink(out);
     }
-    if (j->rows_rejected > 0) {
+    if (j->rows_rejected > 0 && !rejects_done) {
         char rprefix[300];
         snprintf(rprefix, sizeof(rprefix), "%s/_rejects", prefix);
         snprintf(key, sizeof(key), "%.*s%s/" REJ_NAME, lp, layout, rprefix);
@@ -838,6 +997,7 @@ static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
     } else {
         unlink(rej);
     }
+verdict:
     if (!j->rows_rejected)
         snprintf(j->status, sizeof(j->status), "succeeded");
     else if (j->rows_accepted)
@@ -850,6 +1010,7 @@ static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
                   "check that the file matches the model; the dead letters give the reasons",
                   "every row (%lld) was rejected", (long long)j->rows_rejected);
 done:
+    sl_model_destroy(model);
     j->finished_us = sl__api_now_us();
     if (sl_store_job_update(api->store, j))
         sl_log(SL_LOG_ERROR, "cannot record the job's end", SL_KS("job", j->id));

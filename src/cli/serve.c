@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "server/server.h"
 #include "sink/kafka_sink.h"
+#include "sink/clickhouse.h"
 #include "sink/mysql_projection.h"
 #include "sink/pg.h"
 #include "sink/s3/sink_s3.h"
@@ -25,11 +26,12 @@
 
 enum kind { K_LISTEN, K_PATH, K_TOKENS, K_U64, K_BYTES, K_SECONDS, K_BOOL, K_CODEC, K_LEVEL,
             K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES, K_KAFKA, K_SOURCE,
-            K_PG, K_EVENTS, K_MYPROJ };
+            K_PG, K_EVENTS, K_MYPROJ, K_CH };
 
 /* Sink kinds for SLUICE_SINK and SLUICE_ROUTES. File sinks (Parquet files): local, s3, parquet
  * (= whichever file sink is configured). Row sinks add their name here and in units_for(). */
-static const char *const sink_kinds[] = {"local", "s3", "parquet", "kafka", "postgres"};
+static const char *const sink_kinds[] = {"local", "s3", "parquet", "kafka", "postgres",
+                                         "clickhouse"};
 #define NKINDS (sizeof(sink_kinds) / sizeof(sink_kinds[0]))
 
 /* Everything the settings fill: the server's configuration and the sink's. */
@@ -38,6 +40,7 @@ typedef struct {
     sl_s3_config s3;
     sl_pg_config pg;
     sl_myproj_config myproj;
+    sl_ch_config ch;
     sl_kafka_config kafka;
     sl_kafka_source_config source; /* --source kafka://...: valid when source.topic[0] */
     char sink[16];         /* a sink_kinds name, or "" (s3 when a bucket is set, else local) */
@@ -95,6 +98,10 @@ static const opt opts[] = {
     {"mysql-url", "MYSQL_URL", "SLUICE_MYSQL_URL", K_MYPROJ, 0, "MariaDB/MySQL for the best-effort projection of the PostgreSQL events table, e.g. mysql://user:pass@host:3306/db (seed 004); needs POSTGRES_URL"},
     {"projection-table", "SLUICE_PROJECTION_TABLE", NULL, K_MYPROJ, 0, "events table copied to MariaDB (same name there; default events)"},
     {"projection-interval", "SLUICE_PROJECTION_INTERVAL", NULL, K_MYPROJ, 0, "seconds between projection polls when caught up (default 0.2)"},
+    {"clickhouse-url", "CLICKHOUSE_URL", NULL, K_CH, 0, "ClickHouse HTTP interface for the clickhouse sink, e.g. http://user:pass@host:8123 (seed 001)"},
+    {"ch-database", "SLUICE_CH_DATABASE", NULL, K_CH, 0, "ClickHouse database (default default)"},
+    {"ch-table", "SLUICE_CH_TABLE", NULL, K_CH, 0, "ClickHouse table; {stream} = the stream name (default {stream}); created if missing (ReplacingMergeTree)"},
+    {"ch-timeout", "SLUICE_CH_TIMEOUT", NULL, K_CH, 0, "seconds per ClickHouse request (default 30)"},
     {"events-stream", "SLUICE_EVENTS_STREAM", NULL, K_EVENTS, 0, "stream that POST /v1/events writes (default events)"},
     {"events-missing-id", "SLUICE_EVENTS_MISSING_ID", NULL, K_EVENTS, 0, "event without event_id: reject (422, default) or generate (a UUIDv7)"},
     {"s3-endpoint", "S3_ENDPOINT", NULL, K_S3, 0, "S3 server URL, e.g. http://127.0.0.1:9000 for MinIO (default: AWS, https://s3.REGION.amazonaws.com)"},
@@ -376,6 +383,8 @@ static bool apply(settings *st, const opt *o, const char *v, char *err, size_t e
             return false;
         snprintf(st->routes, sizeof(st->routes), "%s", v);
         return true;
+    case K_CH:
+        return sl_ch_config_set(&st->ch, o->env, v, err, errn);
     case K_MYPROJ:
         return sl_myproj_config_set(&st->myproj, o->env, v, err, errn);
     case K_PG:
@@ -558,6 +567,8 @@ static int units_for(settings *st, const char *kind, sl_unit_sink_factory **out)
         err = sl_unit_kafka_factory(&st->kafka, out, &e);
     if (!strcmp(kind, "postgres"))
         err = sl_unit_pg_factory(&st->pg, out, &e);
+    if (!strcmp(kind, "clickhouse"))
+        err = sl_unit_ch_factory(&st->ch, out, &e);
     if (err) {
         fprintf(stderr, "sluice serve: %s sink: %s\n", kind, e.message);
         if (e.hint[0])
@@ -603,6 +614,7 @@ int sl_cli_serve(int argc, char **argv)
     sl_s3_config_default(&st.s3);
     sl_pg_config_default(&st.pg);
     sl_myproj_config_default(&st.myproj);
+    sl_ch_config_default(&st.ch);
     sl_kafka_config_default(&st.kafka);
     int rc = 0;
     /* config file first (flag or environment) */

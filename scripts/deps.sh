@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
   librdkafka-dev kcat
   postgresql-15 postgresql-client-15 libpq-dev mariadb-server mariadb-client libmariadb-dev
-  clickhouse-server clickhouse-client
+  clickhouse-server clickhouse-client rabbitmq-server librabbitmq-dev amqp-tools
   curl prometheus jq sqlite3
   python3 python3-pandas zstd gzip bsdutils time bc
   nodejs npm

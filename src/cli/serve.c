@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "server/server.h"
 #include "sink/kafka_sink.h"
+#include "sink/amqp_sink.h"
 #include "sink/clickhouse.h"
 #include "sink/mysql_projection.h"
 #include "sink/pg.h"
@@ -26,12 +27,12 @@
 
 enum kind { K_LISTEN, K_PATH, K_TOKENS, K_U64, K_BYTES, K_SECONDS, K_BOOL, K_CODEC, K_LEVEL,
             K_MODE, K_INT, K_OPEN, K_SINK, K_S3, K_ROUTES, K_KAFKA, K_SOURCE,
-            K_PG, K_EVENTS, K_MYPROJ, K_CH };
+            K_PG, K_EVENTS, K_MYPROJ, K_CH, K_AMQP };
 
 /* Sink kinds for SLUICE_SINK and SLUICE_ROUTES. File sinks (Parquet files): local, s3, parquet
  * (= whichever file sink is configured). Row sinks add their name here and in units_for(). */
 static const char *const sink_kinds[] = {"local", "s3", "parquet", "kafka", "postgres",
-                                         "clickhouse"};
+                                         "clickhouse", "amqp"};
 #define NKINDS (sizeof(sink_kinds) / sizeof(sink_kinds[0]))
 
 /* Everything the settings fill: the server's configuration and the sink's. */
@@ -41,6 +42,7 @@ typedef struct {
     sl_pg_config pg;
     sl_myproj_config myproj;
     sl_ch_config ch;
+    sl_amqp_config amqp;
     sl_kafka_config kafka;
     sl_kafka_source_config source; /* --source kafka://...: valid when source.topic[0] */
     char sink[16];         /* a sink_kinds name, or "" (s3 when a bucket is set, else local) */
@@ -102,6 +104,10 @@ static const opt opts[] = {
     {"ch-database", "SLUICE_CH_DATABASE", NULL, K_CH, 0, "ClickHouse database (default default)"},
     {"ch-table", "SLUICE_CH_TABLE", NULL, K_CH, 0, "ClickHouse table; {stream} = the stream name (default {stream}); created if missing (ReplacingMergeTree)"},
     {"ch-timeout", "SLUICE_CH_TIMEOUT", NULL, K_CH, 0, "seconds per ClickHouse request (default 30)"},
+    {"amqp-url", "AMQP_URL", NULL, K_AMQP, 0, "RabbitMQ for the amqp sink, e.g. amqp://user:pass@host:5672/vhost (seed 004)"},
+    {"amqp-exchange", "SLUICE_AMQP_EXCHANGE", NULL, K_AMQP, 0, "exchange of the amqp sink (default: the default exchange, with a durable queue per routing key)"},
+    {"amqp-routing-key", "SLUICE_AMQP_ROUTING_KEY", NULL, K_AMQP, 0, "routing key; {stream} = the stream name (default {stream})"},
+    {"amqp-timeout", "SLUICE_AMQP_TIMEOUT", NULL, K_AMQP, 0, "seconds to connect and to wait for publisher confirms (default 30)"},
     {"events-stream", "SLUICE_EVENTS_STREAM", NULL, K_EVENTS, 0, "stream that POST /v1/events writes (default events)"},
     {"events-missing-id", "SLUICE_EVENTS_MISSING_ID", NULL, K_EVENTS, 0, "event without event_id: reject (422, default) or generate (a UUIDv7)"},
     {"s3-endpoint", "S3_ENDPOINT", NULL, K_S3, 0, "S3 server URL, e.g. http://127.0.0.1:9000 for MinIO (default: AWS, https://s3.REGION.amazonaws.com)"},
@@ -383,6 +389,8 @@ static bool apply(settings *st, const opt *o, const char *v, char *err, size_t e
             return false;
         snprintf(st->routes, sizeof(st->routes), "%s", v);
         return true;
+    case K_AMQP:
+        return sl_amqp_config_set(&st->amqp, o->env, v, err, errn);
     case K_CH:
         return sl_ch_config_set(&st->ch, o->env, v, err, errn);
     case K_MYPROJ:
@@ -569,6 +577,8 @@ static int units_for(settings *st, const char *kind, sl_unit_sink_factory **out)
         err = sl_unit_pg_factory(&st->pg, out, &e);
     if (!strcmp(kind, "clickhouse"))
         err = sl_unit_ch_factory(&st->ch, out, &e);
+    if (!strcmp(kind, "amqp"))
+        err = sl_unit_amqp_factory(&st->amqp, out, &e);
     if (err) {
         fprintf(stderr, "sluice serve: %s sink: %s\n", kind, e.message);
         if (e.hint[0])
@@ -615,6 +625,7 @@ int sl_cli_serve(int argc, char **argv)
     sl_pg_config_default(&st.pg);
     sl_myproj_config_default(&st.myproj);
     sl_ch_config_default(&st.ch);
+    sl_amqp_config_default(&st.amqp);
     sl_kafka_config_default(&st.kafka);
     int rc = 0;
     /* config file first (flag or environment) */

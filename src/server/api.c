@@ -235,7 +235,21 @@ sl_err sl_api_open(sl_server *srv, char *msg, size_t msgn)
     }
     api->nworkers = env_int("SLUICE_JOB_WORKERS", 1, 1, SL_API_MAX_WORKERS);
     api->convert_threads = env_int("SLUICE_JOB_THREADS", 2, 1, 64);
+    /* tests: slow jobs down so that a kill, a stop or a cancel lands in the middle of one */
+    api->test_delay_ms = env_int("SLUICE_TEST_JOB_DELAY_MS", 0, 0, 10000);
     srv->api = api;
+    static const double secs[] = {0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600};
+    api->m_jobs = sl_metrics_family(srv->metrics, SL_M_COUNTER, "sluice_jobs_finished_total",
+                                    "Jobs that ended, by final status.", "status", NULL, 0);
+    api->m_job_rows = sl_metrics_family(srv->metrics, SL_M_COUNTER, "sluice_job_rows_total",
+                                        "Rows of ended jobs: accepted or rejected.", "result",
+                                        NULL, 0);
+    api->m_job_bytes = sl_metrics_family(srv->metrics, SL_M_COUNTER,
+                                         "sluice_job_upload_bytes_total",
+                                         "Bytes of files accepted as jobs.", NULL, NULL, 0);
+    api->m_job_secs = sl_metrics_family(srv->metrics, SL_M_HISTOGRAM, "sluice_job_duration_seconds",
+                                        "Time from a job's start to its end.", NULL, secs,
+                                        sizeof(secs) / sizeof(secs[0]));
     sl_err err;
     char path[1200];
     if (sl_mkdirs(api->jobs_dir) || sl_mkdirs(srv->cfg.models_dir)) {

@@ -24,6 +24,7 @@ typedef struct sl_api {
     uint64_t max_job_bytes; /* SLUICE_JOB_MAX_BYTES, default 1 GiB */
     int nworkers;           /* SLUICE_JOB_WORKERS, default 1 */
     int convert_threads;    /* SLUICE_JOB_THREADS, default 2 */
+    int test_delay_ms;      /* SLUICE_TEST_JOB_DELAY_MS: sleep per chunk (tests only), 0 */
     pthread_t workers[SL_API_MAX_WORKERS];
     int started;
     /* Lock order: mu, then the store's mutex (a leaf); models_mu before mu. */
@@ -33,6 +34,11 @@ typedef struct sl_api {
     atomic_bool stop;
     sl_api_slot slots[SL_API_MAX_WORKERS];
     pthread_mutex_t models_mu; /* model writes: database row + DATA/models/NAME.json */
+    /* metrics (registered on srv->metrics; NULL-safe) */
+    sl_mfamily *m_jobs;      /* sluice_jobs_finished_total{status} */
+    sl_mfamily *m_job_rows;  /* sluice_job_rows_total{result} */
+    sl_mfamily *m_job_bytes; /* sluice_job_upload_bytes_total */
+    sl_mfamily *m_job_secs;  /* sluice_job_duration_seconds (histogram) */
 } sl_api;
 
 enum {

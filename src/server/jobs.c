@@ -472,6 +472,7 @@ static enum MHD_Result upload_end(sl_api_req *a, struct MHD_Connection *c)
         return sl__api_error(c, 500, "store_failed", "see the server log",
                              "cannot record the job: %s", sl_strerror(err));
     up->accepted = true;
+    sl_mseries_add(sl_mfamily_series0(api->m_job_bytes), (double)up->bytes);
     sl_log(SL_LOG_INFO, "job accepted", SL_KS("job", j->id), SL_KS("model", j->model),
            SL_KI("model_version", j->model_version), SL_KS("format", fmt),
            SL_KU("bytes", up->bytes));
@@ -641,6 +642,11 @@ static void on_progress(void *ctx, const sl_convert_progress *p)
 static bool is_cancelled(void *ctx)
 {
     run_ctx *rc = ctx;
+    if (rc->api->test_delay_ms) { /* called once per chunk */
+        struct timespec ts = {rc->api->test_delay_ms / 1000,
+                              (long)(rc->api->test_delay_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
     return atomic_load(&rc->slot->cancel) || atomic_load(&rc->api->stop);
 }
 
@@ -1012,6 +1018,14 @@ verdict:
 done:
     sl_model_destroy(model);
     j->finished_us = sl__api_now_us();
+    sl_mseries_inc(sl_mfamily_series(api->m_jobs, (const char *const[]){j->status}));
+    sl_mseries_add(sl_mfamily_series(api->m_job_rows, (const char *const[]){"accepted"}),
+                   (double)j->rows_accepted);
+    sl_mseries_add(sl_mfamily_series(api->m_job_rows, (const char *const[]){"rejected"}),
+                   (double)j->rows_rejected);
+    if (j->started_us)
+        sl_mseries_observe(sl_mfamily_series0(api->m_job_secs),
+                           (double)(j->finished_us - j->started_us) / 1e6);
     if (sl_store_job_update(api->store, j))
         sl_log(SL_LOG_ERROR, "cannot record the job's end", SL_KS("job", j->id));
     unlink(input);

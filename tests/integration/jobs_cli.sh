@@ -64,6 +64,8 @@ wait_rows() {
 }
 
 export SLUICE_TOKEN=s3cret
+# each 4 MiB chunk of a job takes >= 40 ms: kill, stop and cancel land in the middle of a job
+export SLUICE_TEST_JOB_DELAY_MS=40
 export SLUICE_AUTH_TOKENS=s3cret,other
 D=$T/data
 mkdir -p "$D"
@@ -191,6 +193,8 @@ run job list -o table
 check "job list -o table" contains "$OUT" "partially_failed"
 run job show "$JOB1" -o table
 check "job show -o table" contains "$OUT" "rows:          2000 read, 2000 accepted, 0 rejected"
+m=$(curl -s "$URL/metrics")
+check "metrics: jobs by final status, rows, upload bytes" eq "$(grep -cE '^sluice_jobs_finished_total\{status="(succeeded|partially_failed|failed)"\} [1-9]|^sluice_job_rows_total\{result="rejected"\} 5$|^sluice_job_upload_bytes_total [1-9]|^sluice_job_duration_seconds_count [1-9]' <<<"$m")" 6
 r=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $SLUICE_TOKEN" "$URL/v1/jobs?status=weird")
 check "API: bad status filter -> 400" contains "$r" '"code":"bad_status"'
 printf 'id,name,amount,ts,note\n77,x,1,2026-11-23T10:00:00Z,y\n' >"$T/one.csv"
@@ -323,6 +327,7 @@ else
   echo "# skipped the disk-full checks: cannot mount a tmpfs here"
 fi
 
+unset SLUICE_TEST_JOB_DELAY_MS
 # ---- 1 GiB ---------------------------------------------------------------------------------
 big_mb=${SL_JOBS_BIG_MB:-1024}
 case "$SL_BIN" in *asan* | *tsan*) big_mb=${SL_JOBS_BIG_MB:-64} ;; esac

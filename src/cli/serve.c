@@ -21,6 +21,7 @@
 #include "sink/mysql_projection.h"
 #include "sink/pg.h"
 #include "sink/s3/sink_s3.h"
+#include "source/rabbitmq_source.h"
 #include "source/kafka_source.h"
 #include "sluice.h"
 #include "util/log.h"
@@ -43,6 +44,7 @@ typedef struct {
     sl_myproj_config myproj;
     sl_ch_config ch;
     sl_amqp_config amqp;
+    sl_amqp_source_config amqp_src;
     sl_kafka_config kafka;
     sl_kafka_source_config source; /* --source kafka://...: valid when source.topic[0] */
     char sink[16];         /* a sink_kinds name, or "" (s3 when a bucket is set, else local) */
@@ -107,6 +109,8 @@ static const opt opts[] = {
     {"amqp-url", "AMQP_URL", NULL, K_AMQP, 0, "RabbitMQ for the amqp sink, e.g. amqp://user:pass@host:5672/vhost (seed 004)"},
     {"amqp-exchange", "SLUICE_AMQP_EXCHANGE", NULL, K_AMQP, 0, "exchange of the amqp sink (default: the default exchange, with a durable queue per routing key)"},
     {"amqp-routing-key", "SLUICE_AMQP_ROUTING_KEY", NULL, K_AMQP, 0, "routing key; {stream} = the stream name (default {stream})"},
+    {"amqp-source-queue", "SLUICE_AMQP_SOURCE_QUEUE", NULL, K_AMQP, 0, "consume this RabbitMQ queue (AMQP_URL) into POST /v1/events; messages acked once durable in the WAL"},
+    {"amqp-prefetch", "SLUICE_AMQP_PREFETCH", NULL, K_AMQP, 0, "unacked messages the RabbitMQ source holds at most, and its batch size (default 500)"},
     {"amqp-timeout", "SLUICE_AMQP_TIMEOUT", NULL, K_AMQP, 0, "seconds to connect and to wait for publisher confirms (default 30)"},
     {"events-stream", "SLUICE_EVENTS_STREAM", NULL, K_EVENTS, 0, "stream that POST /v1/events writes (default events)"},
     {"events-missing-id", "SLUICE_EVENTS_MISSING_ID", NULL, K_EVENTS, 0, "event without event_id: reject (422, default) or generate (a UUIDv7)"},
@@ -390,6 +394,24 @@ static bool apply(settings *st, const opt *o, const char *v, char *err, size_t e
         snprintf(st->routes, sizeof(st->routes), "%s", v);
         return true;
     case K_AMQP:
+        if (!strcmp(o->env, "SLUICE_AMQP_SOURCE_QUEUE")) {
+            if (!*v || strlen(v) >= sizeof(st->amqp_src.queue)) {
+                snprintf(err, errn, "expected a queue name");
+                return false;
+            }
+            snprintf(st->amqp_src.queue, sizeof(st->amqp_src.queue), "%s", v);
+            return true;
+        }
+        if (!strcmp(o->env, "SLUICE_AMQP_PREFETCH")) {
+            char *end;
+            unsigned long n = strtoul(v, &end, 10);
+            if (*end || end == v || !n || n > 65535) {
+                snprintf(err, errn, "expected 1..65535");
+                return false;
+            }
+            st->amqp_src.prefetch = (unsigned)n;
+            return true;
+        }
         return sl_amqp_config_set(&st->amqp, o->env, v, err, errn);
     case K_CH:
         return sl_ch_config_set(&st->ch, o->env, v, err, errn);
@@ -734,8 +756,28 @@ int sl_cli_serve(int argc, char **argv)
             goto out;
         }
     }
+    sl_amqp_source *asrc = NULL; /* RabbitMQ -> this server's POST /v1/events over loopback */
+    if (st.amqp_src.queue[0]) {
+        snprintf(st.amqp_src.url, sizeof(st.amqp_src.url), "%s", st.amqp.url);
+        snprintf(st.amqp_src.target, sizeof(st.amqp_src.target), "http://%s:%u/v1/events",
+                 strcmp(st.cfg.listen_host, "0.0.0.0") ? st.cfg.listen_host : "127.0.0.1",
+                 st.cfg.listen_port);
+        if (st.cfg.tokens)
+            snprintf(st.amqp_src.token, sizeof(st.amqp_src.token), "%s", st.cfg.tokens[0]);
+        if (!st.cfg.listen_port ||
+            sl_amqp_source_start(&st.amqp_src, &asrc, msg, sizeof(msg))) {
+            fprintf(stderr, "sluice serve: RabbitMQ source: %s\n",
+                    st.cfg.listen_port ? msg : "needs a fixed listen port (not 0)");
+            sl_kafka_source_stop(ksrc);
+            sl_myproj_stop(proj);
+            sl_server_close(srv);
+            rc = 2;
+            goto out;
+        }
+    }
     if (sl_server_run(srv))
         rc = 3;
+    sl_amqp_source_stop(asrc);
     sl_kafka_source_stop(ksrc);
     sl_myproj_stop(proj);
     sl_server_close(srv);

@@ -21,8 +21,10 @@
 #include "parse/rowblock.h"
 #include "util/textfmt.h"
 
-enum { F_ID, F_TYPE, F_AT, F_PAYLOAD, NF };
-static const char *const names[NF] = {"event_id", "type", "occurred_at", "payload"};
+/* received_at is sluice's own (the receiving request's time); a value sent is accepted and
+ * ignored, so sluice's own output (e.g. through RabbitMQ) can be posted again */
+enum { F_ID, F_TYPE, F_AT, F_PAYLOAD, F_RECEIVED, NF };
+static const char *const names[NF] = {"event_id", "type", "occurred_at", "payload", "received_at"};
 
 #define BLOCK_ROWS 256
 

@@ -8,6 +8,7 @@
  *   type         string, 1..SL_EVENT_TYPE_MAX bytes (decoded)
  *   occurred_at  string, RFC 3339 / ISO 8601 timestamp; without an offset it is taken as UTC
  *   payload      any JSON value (optional; absent = null)
+ *   received_at  ignored if present (sluice sets it: the time the request arrived)
  * Any other key is an error "unknown_field" (nothing is dropped silently).
  *
  * Output: for every good event one NDJSON line in a canonical form, appended to `out`:

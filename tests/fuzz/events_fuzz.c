@@ -77,7 +77,8 @@ static void run(const sl_events_opts *o, const uint8_t *p, size_t n, unsigned se
             die("error record");
         last = e->index;
         if (e->field[0] && strcmp(e->field, "event_id") && strcmp(e->field, "type") &&
-            strcmp(e->field, "occurred_at") && strcmp(e->field, "payload"))
+            strcmp(e->field, "occurred_at") && strcmp(e->field, "payload") &&
+            strcmp(e->field, "received_at"))
             die("error field");
     }
     sl_events_destroy(ev);

@@ -75,7 +75,55 @@ check "after the broker is back: 9 + 15 messages" wait_count 24
 ids=$(for _ in $(seq 1 24); do amqp-get -u "$AMQP_URL" -q events; echo; done | sed -nE 's/.*"event_id":"(m-[0-9]+)".*/\1/p' | sort -u | wc -l)
 check "24 distinct events among them" eq "$ids" 24
 stop_server
-check "clean stop at the end" [ $? -eq 0 ]
+check "clean stop" [ $? -eq 0 ]
 check "no sanitizer report in the server log" bash -c "! grep -E 'runtime error|AddressSanitizer|LeakSanitizer|ThreadSanitizer' '$D.log'"
+
+# ---- seed 004's chain: API -> sluice A -> RabbitMQ -> sluice B (source) -> PostgreSQL,
+#      B killed with SIGKILL twice while it consumes: every event exactly once in the table ----
+if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
+  . "$SL_SRC/tests/services/postgres.sh"
+  pg_start "$T" || exit 1
+  trap '[ -n "$SPID" ] && kill -KILL $SPID 2>/dev/null; [ -n "${APID:-}" ] && kill -KILL $APID 2>/dev/null; rmq_stop 2>/dev/null; [ -n "$PG_PID" ] && { kill -INT $PG_PID; wait $PG_PID; } 2>/dev/null; rm -rf "$T"' EXIT
+  amqp-delete-queue -u "$AMQP_URL" -q events >/dev/null 2>&1
+  A=$T/a
+  mkdir -p "$A"
+  start_server "$A" --flush-interval 0.05 --routes events=amqp --events-stream events || exit 1
+  APID=$SPID AURL=$URL SPID=
+  N=10000
+  for b in $(seq 0 99); do
+    body=""
+    for i in $(seq $((b * 100)) $((b * 100 + 99))); do
+      body+="{\"event_id\":\"q-$i\",\"type\":\"chain\",\"occurred_at\":\"2026-11-23T10:00:00Z\",\"payload\":{\"i\":$i}}"$'\n'
+    done
+    curl -s -o /dev/null -H 'Content-Type: application/x-ndjson' --data-binary "$body" "$AURL/v1/events"
+  done
+  check "$N messages published by sluice A" wait_count $N
+  B=$T/b
+  mkdir -p "$B"
+  export POSTGRES_URL=$PG_URL
+  bopts=(--flush-interval 0.1 --routes events=postgres --amqp-source-queue events --amqp-prefetch 50)
+  start_server "$B" "${bopts[@]}" || exit 1
+  sleep 0.3
+  kill9_server
+  echo "# B killed with $(pg_sql 'SELECT count(*) FROM events') of $N in PostgreSQL"
+  start_server "$B" "${bopts[@]}" || exit 1
+  sleep 0.3
+  kill9_server
+  start_server "$B" "${bopts[@]}" || exit 1
+  got=""
+  for _ in $(seq 1 300); do
+    got=$(pg_sql 'SELECT count(*) FROM events'); [ "$got" = "$N" ] && break; sleep 0.05
+  done
+  check "every message in PostgreSQL" eq "$got" "$N"
+  check "each exactly once" eq "$(pg_sql "SELECT count(DISTINCT event_id) FROM events WHERE event_id LIKE 'q-%'")" "$N"
+  check "the queue is drained (all acked)" wait_count 0
+  stop_server
+  check "B: clean stop" [ $? -eq 0 ]
+  SPID=$APID; APID=
+  stop_server
+  check "A: clean stop" [ $? -eq 0 ]
+  check "no sanitizer report in the logs" bash -c "! grep -E 'runtime error|AddressSanitizer|LeakSanitizer|ThreadSanitizer' '$A.log' '$B.log'"
+  pg_stop
+fi
 echo "# $n checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -46,8 +46,8 @@ mock_stop() {
   [ -n "$fd" ] && eval "exec $fd>&-"
   if [ -n "$pid" ]; then
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
   fi
   eval "MOCK_PID_$name="
   eval "MOCK_FD_$name="

@@ -751,6 +751,7 @@ int sl_cli_serve(int argc, char **argv)
         env.po.threads = st.cfg.encode_threads;
         if (sl_kafka_source_start(&st.source, &env, &ksrc, msg, sizeof(msg))) {
             fprintf(stderr, "sluice serve: --source: %s\n", msg);
+            sl_myproj_stop(proj); /* it updates srv->metrics */
             sl_server_close(srv);
             rc = 2;
             goto out;

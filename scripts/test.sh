@@ -154,6 +154,60 @@ tsan_jobs() {
   return $rc
 }
 step "models and jobs under TSan" tsan_jobs
+# the Kafka sink (lanes producing, the poll thread counting delivery reports) and the Kafka
+# source (consumer thread, rebalance callbacks, file publishing) under TSan, on the mock cluster
+# with a broker outage in the middle
+tsan_kafka() {
+  local t rc=0 port spid
+  t=$(mktemp -d)
+  (
+    T=$t SL_BIN=build/tsan
+    . tests/support/kafka_lib.sh
+    trap 'mock_stop k' EXIT
+    mock_start k --topic src:2 || { echo "tsan_kafka: mock did not start"; exit 1; }
+    python3 -c "
+import json
+for i in range(3000): print(json.dumps({'id': i, 'v': i * 0.5}))" | kcat -P -b "$MOCK_BOOT" -t src 2>/dev/null
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$PWD/tests/support/tsan_librdkafka.supp" SLUICE_SINK=kafka KAFKA_BROKERS="$MOCK_BOOT" \
+      SLUICE_KAFKA_TIMEOUT=2 build/tsan/sluice serve --listen "127.0.0.1:$port" --data-dir "$t/d" \
+      --batch-size 2000 --flush-interval 0.3 \
+      --source "kafka://$MOCK_BOOT/src?group=tsan&batch=500&age=0.5" >"$t/log" 2>&1 &
+    spid=$!
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+    local loads=()
+    for s in a b; do
+      build/tsan/sl_load --url "http://127.0.0.1:$port/v1/streams/$s/ingest" --gen-ids 1 \
+        --rows-per-request 150 --clients 2 --duration 5 --ack-log "$t/acks.$s" --quiet >/dev/null 2>&1 &
+      loads+=($!)
+    done
+    sleep 1.5
+    mock_cmd k down 1
+    sleep 2.5
+    mock_cmd k up 1
+    wait "${loads[@]}" 2>/dev/null
+    for _ in $(seq 1 100); do
+      curl -s "http://127.0.0.1:$port/readyz" | grep -q '"ready":true' && break
+      sleep 0.2
+    done
+    for _ in $(seq 1 150); do
+      curl -s "http://127.0.0.1:$port/metrics" >"$t/metrics"
+      grep -q 'sluice_kafka_source_files_total{topic="src"' "$t/metrics" && break
+      sleep 0.2
+    done
+    kill -TERM "$spid"
+    wait "$spid" || { echo "tsan_kafka: sluice exit $?"; exit 1; }
+    grep -q 'sluice_kafka_source_files_total{topic="src"' "$t/metrics" || { echo "tsan_kafka: no source files"; exit 1; }
+    [ -s "$t/acks.a" ] || { echo "tsan_kafka: nothing acknowledged"; exit 1; }
+  ) || rc=1
+  if [ $rc -ne 0 ] || grep -q "ThreadSanitizer" "$t/log"; then
+    grep -A30 "ThreadSanitizer" "$t/log" | head -60
+    rc=1
+  fi
+  rm -rf "$t"
+  return $rc
+}
+step "Kafka sink and source under TSan" tsan_kafka
 step "fuzz smoke" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 echo

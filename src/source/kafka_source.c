@@ -546,10 +546,11 @@ static void rewind_part(sl_kafka_source *s, part *p, int64_t first, int64_t last
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-static void flush_part(sl_kafka_source *s, part *p)
+/* false: the partition was rewound (its buffer dropped, to be consumed again) */
+static bool flush_part(sl_kafka_source *s, part *p)
 {
     if (!p->n)
-        return;
+        return true;
     int64_t first = p->offs[0], last = p->offs[p->n - 1];
     rd_kafka_resp_err_t kerr;
     if (p->pending_cut < 0) {
@@ -561,7 +562,7 @@ static void flush_part(sl_kafka_source *s, part *p)
                    SL_KI("partition", p->id), SL_KS("error", rd_kafka_err2str(kerr)));
             rewind_part(s, p, first, -1);
             p->pending_cut = -1;
-            return;
+            return false;
         }
     }
     char msg[1024] = "";
@@ -571,7 +572,7 @@ static void flush_part(sl_kafka_source *s, part *p)
                SL_KS("topic", s->cfg.topic), SL_KI("partition", p->id), SL_KI("first", first),
                SL_KI("last", last), SL_KS("error", msg[0] ? msg : sl_strerror(err)));
         rewind_part(s, p, first, last);
-        return;
+        return false;
     }
     if (s->crash_after > 0 && ++s->published >= s->crash_after) {
         /* test failpoint: the file is published, its offsets are not committed (a crash at
@@ -590,6 +591,7 @@ static void flush_part(sl_kafka_source *s, part *p)
            SL_KI("first", first), SL_KI("last", last), SL_KU("messages", p->n));
     part_clear(p);
     p->pending_cut = -1;
+    return true;
 }
 
 static void on_message(sl_kafka_source *s, const rd_kafka_message_t *m)
@@ -599,8 +601,9 @@ static void on_message(sl_kafka_source *s, const rd_kafka_message_t *m)
         return;
     if (p->next >= 0 && m->offset < p->next)
         return; /* already buffered (a fetch from before a seek) */
-    if (p->pending_cut >= 0 && m->offset > p->pending_cut && p->n)
-        flush_part(s, p); /* the intended file ends before this message */
+    /* the intended file ends before this message; after a rewind this message comes again */
+    if (p->pending_cut >= 0 && m->offset > p->pending_cut && p->n && !flush_part(s, p))
+        return;
     if (p->n == p->cap) {
         size_t nc = p->cap ? p->cap * 2 : 1024;
         int64_t *no = realloc(p->offs, nc * sizeof(*no));

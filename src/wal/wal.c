@@ -50,10 +50,12 @@
  * from then on; fsync is never retried.
  *
  * Direct I/O. Unless opts.no_direct, the active segment is also opened with O_DIRECT, and large
- * records (>= DIO_MIN_RECORD: request bodies) are written through it, bypassing the page cache:
- * on this kind of VM a buffered write plus fdatasync moves ~350 MB/s, a direct write 1.4 GB/s,
- * and the copy into the page cache and its write-back cost CPU the ingest path needs. Small
- * records stay buffered (a direct write per 1 KiB request would wait for the device under the
+ * records (>= DIO_MIN_RECORD: request bodies) are written through it, bypassing the page cache.
+ * Measured on our 2-core VMs (bench/wal_bench.c "bodies": 1 MiB records, a sync per 8 MiB):
+ * buffered 690-705 MB/s at 0.27 CPU s/GB, O_DIRECT 420-435 MB/s at 0.35 CPU s/GB (each direct
+ * write waits for the device, and the bounce copy costs CPU), so the server leaves it off by
+ * default (SLUICE_WAL_DIRECT); it is for devices where page-cache write-back is the bottleneck.
+ * Small records stay buffered (a direct write per 1 KiB request would wait for the device under the
  * mutex). Direct writes must be whole DIO_BLK blocks from aligned memory, so the WAL keeps a copy
  * of the block holding the written end (`tail`) and sends a large record through an aligned
  * bounce buffer: the tail's bytes, the record, zeros up to the next block boundary, all written

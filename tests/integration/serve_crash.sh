@@ -32,12 +32,13 @@ for round in $(seq 1 "$ROUNDS"); do
   if ((round % 2)); then
     rows=$((1 + RANDOM % 400))
     chunk=$((4 + RANDOM % 60))K
-  else # large requests: pieces of 128 KiB+ go to the WAL with O_DIRECT (where supported)
+  else # large requests: pieces of 128 KiB+, written to the WAL with O_DIRECT (where supported)
     rows=$((3000 + RANDOM % 9000))
     chunk=$((160 + RANDOM % 800))K
   fi
+  direct=$([ $((round % 2)) = 0 ] && echo true || echo false)
   start_server "$D" --flush-interval 0.$((1 + RANDOM % 9)) --batch-size "$batch" --chunk-bytes "$chunk" \
-    --wal-segment-bytes 256K || { bad "round $round: server start"; break; }
+    --wal-segment-bytes 256K --wal-direct "$direct" || { bad "round $round: server start"; break; }
   "$LOAD" --url "$URL/v1/streams/crash/ingest" --gen-ids "$next" --rows-per-request "$rows" \
     --clients 4 --duration 30 --ack-log "$T/acks" --timeout 10 --quiet >"$T/load.out" 2>"$T/load.err" &
   LPID=$!

@@ -1189,6 +1189,14 @@ static void *lane_main(void *arg)
             st->current = t;
             err = lane_txn(st, t);
             st->current = NULL;
+            /* a txn published by a flush inside it (it spans units) was kept as `current`:
+             * let it go now, or its rows would count against QUEUE_CAPACITY and hold its WAL
+             * records until some later flush */
+            if (!err && t->first_row + t->nrows <= st->flushed_row &&
+                t->first_reject + t->nrejects <= st->flushed_reject) {
+                drop_retained(st);
+                sl_streams_release_wal(srv);
+            }
         } else if (stop) {
             if (!st->has_intent)
                 err = unit_flush(st, st->m_flush_stop);

@@ -308,5 +308,22 @@ check "flushes by the queue trigger counted" grep -q '^sluice_flushes_total{stre
 stop_server
 check "... every row delivered once" eq "$(parquet_rows "$D7" q)" 60000
 
+# ---- one request spanning two files: once both are published nothing stays queued (before:
+# the request stayed retained, counted in QUEUE_CAPACITY and held its WAL, until a later flush) --
+D8=$T/d8
+mkdir -p "$D8"
+start_server "$D8" --batch-size 100000 --flush-interval 60 || exit 1
+seq 1 200000 | sed '1i id' >"$T/twohundred.csv"
+curl -s -o /dev/null -H 'Content-Type: text/csv' --data-binary @"$T/twohundred.csv" "$URL/v1/streams/span/ingest"
+q=""
+for _ in $(seq 1 50); do
+  q=$(curl -s "$URL/metrics" | awk '/^sluice_queue_rows / {print $2}')
+  [ "$q" = 0 ] && break
+  sleep 0.1
+done
+check "request cut into two files by BATCH_SIZE: queue empty once both are published ($q)" eq "$q" 0
+stop_server
+check "... 200000 rows delivered" eq "$(parquet_rows "$D8" span)" 200000
+
 echo "# $n checks, $fails failed"
 [ "$fails" -eq 0 ]

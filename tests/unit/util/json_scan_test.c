@@ -59,14 +59,14 @@ static void test_access(void **state)
     assert_true(sl_jscan_get(root, "name", &v));
     assert_true(sl_jscan_str(v, buf, sizeof(buf)));
     assert_string_equal(buf, "orders");
-    int64_t x;
+    int64_t x = 0;
     assert_true(sl_jscan_get(root, "n", &v) && sl_jscan_i64(v, &x));
     assert_int_equal(x, -42);
     assert_true(sl_jscan_get(root, "big", &v) && sl_jscan_i64(v, &x));
     assert_int_equal(x, 12345678901234LL);
     assert_true(sl_jscan_get(root, "f", &v));
     assert_false(sl_jscan_i64(v, &x));
-    double d;
+    double d = 0;
     assert_true(sl_jscan_f64(v, &d));
     assert_true(d == 2.5);
     assert_false(sl_jscan_get(root, "missing", &v));

@@ -1588,7 +1588,8 @@ static sl_err store_bytes(sl_pq_reader *r, ocol *oc, cursor *c, sl_column *dst,
                 mark_bad(r, row0 + i, field, code, "invalid UTF-8 at byte %zu", at);
             continue;
         }
-        sl_memcpy(dst->bytes + bl, p, n);
+        if (n) /* (bytes may still be NULL when every value so far was empty) */
+            sl_memcpy(dst->bytes + bl, p, n);
         bl += n;
         offs[i + 1] = (uint32_t)bl;
         if (valid)

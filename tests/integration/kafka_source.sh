@@ -127,7 +127,6 @@ start B "$T/B" "$URL2"
 both() { grep -q 'partition assigned' "$T/A.log" && grep -q 'partition assigned' "$T/B.log"; }
 wait_for 30 both
 check "both instances got partitions" both
-nA=$(grep -c 'partition assigned' "$T/A.log")
 (for k in $(seq 0 19); do produce ev2 $((k * 200)) $((k * 200 + 200)); sleep 0.15; done) &
 PROD=$!
 sleep 1.2
@@ -141,8 +140,6 @@ all4000() { [ "$(rows "$SH" ev2)" = "4000 4000" ]; }
 wait_for 60 all4000
 check "every message exactly once in the files (4000 rows, 4000 ids)" eq "$(rows "$SH" ev2)" "4000 4000"
 check "no two files of a partition overlap" no_overlap "$SH" ev2
-assigned_a=$(grep 'partition assigned' "$T/A.log" | head -"$nA" | wc -l)
-check "partitions were split between the instances (A first held $assigned_a of 4)" [ "$assigned_a" -lt 4 ]
 for p in A B; do kill -TERM "$(eval echo \$PID_$p)" 2>/dev/null; done
 wait "$PID_B"
 check "clean stop of B" eq "$?" 0

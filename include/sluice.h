@@ -164,6 +164,20 @@ SL_NODISCARD sl_err sl_col_append_bytes(sl_column *col, const void *p, size_t n)
 /* decimal of any precision, unscaled. */
 SL_NODISCARD sl_err sl_col_append_i128(sl_column *col, __int128 v);
 #endif
+#if defined(__SIZEOF_INT128__)
+/* The unscaled value of decimal column col at row (8-byte slots up to precision 18, else 16). */
+static inline __int128 sl_col_decimal_at(const sl_column *col, size_t row)
+{
+    if (col->width == 16) {
+        __int128 v;
+        __builtin_memcpy(&v, col->data + 16 * row, 16);
+        return v;
+    }
+    int64_t v;
+    __builtin_memcpy(&v, col->data + 8 * row, 8);
+    return v;
+}
+#endif
 
 /* A batch of rows: one column per schema field. The schema is borrowed and must outlive it. */
 typedef struct sl_batch {

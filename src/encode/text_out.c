@@ -118,16 +118,8 @@ static sl_err fmt_value(const sl_column *c, size_t r, sl_buf *out, bool json, bo
         return sl_fmt_timestamp(v, c->type.unit, c->type.utc, out);
     }
     case SL_TYPE_DECIMAL: {
-        __int128 v;
-        if (c->width == 8) {
-            int64_t x;
-            memcpy(&x, slot, 8);
-            v = x;
-        } else {
-            memcpy(&v, slot, 16);
-        }
         *quote = json; /* JSON numbers would lose digits in most readers */
-        return sl_fmt_decimal(v, c->type.scale, out);
+        return sl_fmt_decimal(sl_col_decimal_at(c, r), c->type.scale, out);
     }
     case SL_TYPE_BINARY:
         *quote = true;

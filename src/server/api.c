@@ -64,20 +64,7 @@ static enum MHD_Result verror(struct MHD_Connection *c, unsigned status, const c
 {
     sl_buf b;
     sl_buf_init(&b, 0);
-    sl_err err = sl_buf_puts(&b, "{\"error\":{\"code\":");
-    if (!err)
-        err = sl_buf_json_str(&b, code, strlen(code));
-    if (!err)
-        err = sl_buf_puts(&b, ",\"message\":");
-    if (!err)
-        err = sl_buf_json_str(&b, msg, strlen(msg));
-    if (!err && hint && hint[0]) {
-        err = sl_buf_puts(&b, ",\"hint\":");
-        if (!err)
-            err = sl_buf_json_str(&b, hint, strlen(hint));
-    }
-    if (!err)
-        err = sl_buf_puts(&b, "}}\n");
+    sl_err err = sl_http_error_json(&b, code, msg, hint);
     if (err) {
         sl_buf_release(&b);
         return MHD_NO;

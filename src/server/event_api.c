@@ -1,6 +1,7 @@
 /* event_api.c: events schema, media types and the 422 answer for POST /v1/events. */
 #define _GNU_SOURCE
 #include "server/event_api.h"
+#include "server/server.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -97,25 +98,10 @@ sl_err sl_event_rejected_body(const sl_events *ev, const char *stream, sl_buf *b
     size_t n = sl_events_nerrors(ev);
     for (size_t i = 0; !err && i < n; i++) {
         const sl_event_error *e = sl_events_error(ev, i);
-        err = sl_buf_printf(b, "%s{\"index\":%llu,\"line\":%llu,\"column\":", i ? "," : "",
+        err = sl_buf_printf(b, "%s{\"index\":%llu,\"line\":%llu,", i ? "," : "",
                             (unsigned long long)e->index, (unsigned long long)e->line);
         if (!err)
-            err = e->column ? sl_buf_printf(b, "%u", e->column) : sl_buf_puts(b, "null");
-        if (!err)
-            err = sl_buf_puts(b, ",\"field\":");
-        if (!err)
-            err = e->field[0] ? sl_buf_json_str(b, e->field, strlen(e->field))
-                              : sl_buf_puts(b, "null");
-        if (!err)
-            err = sl_buf_puts(b, ",\"code\":");
-        if (!err)
-            err = sl_buf_json_str(b, e->code, strlen(e->code));
-        if (!err)
-            err = sl_buf_puts(b, ",\"message\":");
-        if (!err)
-            err = sl_buf_json_str(b, e->message, strlen(e->message));
-        if (!err)
-            err = sl_buf_putc(b, '}');
+            err = sl_http_report_tail(b, e->column, e->field, e->code, e->message);
     }
     if (!err)
         err = sl_buf_printf(b, "],\"errors_truncated\":%s}\n", bad > n ? "true" : "false");

@@ -165,20 +165,9 @@ static enum MHD_Result send_error(req *r, struct MHD_Connection *c, unsigned sta
     va_end(ap);
     sl_buf b;
     sl_buf_init(&b, 0);
-    sl_err err = sl_buf_puts(&b, "{\"error\":{\"code\":");
-    if (!err)
-        err = sl_buf_json_str(&b, code, strlen(code));
-    if (!err)
-        err = sl_buf_puts(&b, ",\"message\":");
-    if (!err)
-        err = sl_buf_json_str(&b, msg, strlen(msg));
-    if (!err && hint && hint[0]) {
-        err = sl_buf_puts(&b, ",\"hint\":");
-        if (!err)
-            err = sl_buf_json_str(&b, hint, strlen(hint));
+    if (sl_http_error_json(&b, code, msg, hint) != SL_OK) {
+        /* out of memory: the answer carries whatever fitted (its status says enough) */
     }
-    if (!err)
-        err = sl_buf_puts(&b, "}}\n");
     bool close_conn = status == 400 || status == 411 || status == 413 || status == 431;
     unsigned retry = status == 429 || status == 503 ? r->srv->cfg.retry_after : 0;
     if (status >= 500 || status == 429)
@@ -207,30 +196,54 @@ static void fail(req *r, int status, const char *code, const char *hint, const c
     va_end(ap);
 }
 
+sl_err sl_http_error_json(sl_buf *b, const char *code, const char *message, const char *hint)
+{
+    sl_err err = sl_buf_puts(b, "{\"error\":{\"code\":");
+    if (!err)
+        err = sl_buf_json_str(b, code, strlen(code));
+    if (!err)
+        err = sl_buf_puts(b, ",\"message\":");
+    if (!err)
+        err = sl_buf_json_str(b, message, strlen(message));
+    if (!err && hint && hint[0]) {
+        err = sl_buf_puts(b, ",\"hint\":");
+        if (!err)
+            err = sl_buf_json_str(b, hint, strlen(hint));
+    }
+    if (!err)
+        err = sl_buf_puts(b, "}}\n");
+    return err;
+}
+
+sl_err sl_http_report_tail(sl_buf *b, uint32_t column, const char *field, const char *code,
+                           const char *message)
+{
+    sl_err err = column ? sl_buf_printf(b, "\"column\":%u", column) : sl_buf_puts(b, "\"column\":null");
+    if (!err)
+        err = sl_buf_puts(b, ",\"field\":");
+    if (!err)
+        err = field[0] ? sl_buf_json_str(b, field, strlen(field)) : sl_buf_puts(b, "null");
+    if (!err)
+        err = sl_buf_puts(b, ",\"code\":");
+    if (!err)
+        err = sl_buf_json_str(b, code, strlen(code));
+    if (!err)
+        err = sl_buf_puts(b, ",\"message\":");
+    if (!err)
+        err = sl_buf_json_str(b, message, strlen(message));
+    if (!err)
+        err = sl_buf_putc(b, '}');
+    return err;
+}
+
 static sl_err put_reports(sl_buf *b, const req *r)
 {
     sl_err err = sl_buf_puts(b, "\"errors\":[");
     for (size_t i = 0; !err && i < r->res.nreports; i++) {
         const sl_row_report *e = &r->res.reports[i];
-        err = sl_buf_printf(b, "%s{\"line\":%llu,\"column\":", i ? "," : "",
-                            (unsigned long long)e->line);
+        err = sl_buf_printf(b, "%s{\"line\":%llu,", i ? "," : "", (unsigned long long)e->line);
         if (!err)
-            err = e->column ? sl_buf_printf(b, "%u", e->column) : sl_buf_puts(b, "null");
-        if (!err)
-            err = sl_buf_puts(b, ",\"field\":");
-        if (!err)
-            err = e->field[0] ? sl_buf_json_str(b, e->field, strlen(e->field))
-                              : sl_buf_puts(b, "null");
-        if (!err)
-            err = sl_buf_puts(b, ",\"code\":");
-        if (!err)
-            err = sl_buf_json_str(b, e->code, strlen(e->code));
-        if (!err)
-            err = sl_buf_puts(b, ",\"message\":");
-        if (!err)
-            err = sl_buf_json_str(b, e->message, strlen(e->message));
-        if (!err)
-            err = sl_buf_putc(b, '}');
+            err = sl_http_report_tail(b, e->column, e->field, e->code, e->message);
     }
     if (!err)
         err = sl_buf_printf(b, "],\"errors_truncated\":%s",

@@ -213,6 +213,14 @@ SL_NODISCARD sl_err sl_server_run(sl_server *srv);
 void sl_server_close(sl_server *srv);
 
 /* ---- http.c ---- */
+/* Appends {"error":{"code":..,"message":..[,"hint":..]}} and a newline: the body of every JSON
+ * error answer. */
+SL_NODISCARD sl_err sl_http_error_json(sl_buf *b, const char *code, const char *message,
+                                       const char *hint);
+/* Appends "column":N|null,"field":..|null,"code":..,"message":..} : the end of the object that
+ * reports one rejected row (or event); the caller has written its opening fields. */
+SL_NODISCARD sl_err sl_http_report_tail(sl_buf *b, uint32_t column, const char *field,
+                                        const char *code, const char *message);
 SL_NODISCARD sl_err sl_http_start(sl_server *srv, char *msg, size_t msgn);
 void sl_http_quiesce(sl_server *srv); /* stop accepting new connections */
 void sl_http_stop(sl_server *srv);    /* waits for in-flight requests */

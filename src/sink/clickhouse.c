@@ -227,16 +227,8 @@ static sl_err put_value(ch_sink *s, sl_buf *b, const sl_column *col, size_t row)
         return sl_buf_json_str(b, t, n);
     }
     case SL_TYPE_DECIMAL: {
-        __int128 v;
-        if (col->width == 16) {
-            memcpy(&v, slot, 16);
-        } else {
-            int64_t w;
-            memcpy(&w, slot, 8);
-            v = w;
-        }
         char t[SL_DECIMAL_TEXT_MAX];
-        size_t n = sl_format_decimal(v, col->type.scale, t);
+        size_t n = sl_format_decimal(sl_col_decimal_at(col, row), col->type.scale, t);
         return sl_buf_append(b, t, n);
     }
     case SL_TYPE_BINARY: {

@@ -169,16 +169,8 @@ sl_err sl_pg_value_text(const sl_column *col, size_t row, bool copy, sl_buf *b)
         return sl_buf_append(b, t, n);
     }
     case SL_TYPE_DECIMAL: {
-        __int128 v;
-        if (col->width == 16) {
-            memcpy(&v, slot, 16);
-        } else {
-            int64_t w;
-            memcpy(&w, slot, 8);
-            v = w;
-        }
         char t[SL_DECIMAL_TEXT_MAX];
-        size_t n = sl_format_decimal(v, col->type.scale, t);
+        size_t n = sl_format_decimal(sl_col_decimal_at(col, row), col->type.scale, t);
         return sl_buf_append(b, t, n);
     }
     case SL_TYPE_BINARY: {

@@ -192,18 +192,9 @@ static bool part_value(const sl_schema *schema, const sl_batch *b, size_t c, siz
             n = sl_format_timestamp(x, f->type.unit, f->type.utc, tmp);
             break;
         }
-        case SL_TYPE_DECIMAL: {
-            __int128 x;
-            if (col->width == 16) {
-                memcpy(&x, col->data + 16 * r, 16);
-            } else {
-                int64_t y;
-                memcpy(&y, col->data + 8 * r, 8);
-                x = y;
-            }
-            n = sl_format_decimal(x, f->type.scale, tmp);
+        case SL_TYPE_DECIMAL:
+            n = sl_format_decimal(sl_col_decimal_at(col, r), f->type.scale, tmp);
             break;
-        }
         default: /* strings (other types are refused when the stream is defined) */
             v = col->bytes + col->offsets[r];
             n = col->offsets[r + 1] - col->offsets[r];

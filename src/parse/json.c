@@ -54,6 +54,7 @@
 #endif
 
 #define PAD 64
+_Static_assert(1 + PAD == SL_JSON_BORROW_PAD, "json.h's borrow padding is the sentinel + PAD");
 #define NO_COL SIZE_MAX
 #define INITIAL_BUF ((size_t)64 << 10)
 
@@ -244,6 +245,8 @@ struct sl_json {
     /* input */
     uint8_t *buf;
     size_t len, alloc;
+    uint8_t *own_buf; /* the parser's allocation while buf is borrowed (sl_json_borrow) */
+    size_t own_alloc;
     size_t xlen;     /* COLLECT text at buf + len + 1 for the current block */
     size_t reserved; /* bytes at buf + len handed out by sl_json_reserve() */
     uint64_t first_line;
@@ -900,6 +903,11 @@ void sl_json_opts_default(sl_json_opts *o)
 
 void sl_json_reset(sl_json *j)
 {
+    if (j->own_buf) { /* give the borrowed input back */
+        j->buf = j->own_buf;
+        j->alloc = j->own_alloc;
+        j->own_buf = NULL;
+    }
     j->len = j->xlen = j->reserved = 0;
     memset(&j->c, 0, sizeof(j->c));
     j->c.line = j->first_line;
@@ -926,7 +934,7 @@ void sl_json_destroy(sl_json *j)
     free(j->htab);
     free(j->kbuf);
     free(j->stack);
-    free(j->buf);
+    free(j->own_buf ? j->own_buf : j->buf);
     free(j->mem);
     keyset_release(&j->rowkeys);
     keyset_release(&j->keys);
@@ -1076,6 +1084,8 @@ static sl_err ensure_alloc(sl_json *j, size_t need)
 /* Room for n more input bytes at buf + len (compacting first when that pays). */
 static sl_err make_room(sl_json *j, size_t n)
 {
+    if (j->own_buf)
+        return SL_STATE; /* borrowed input: reset first */
     size_t pending = j->len - j->c.consumed;
     if (pending > j->max_buffer || n > j->max_buffer - pending)
         return SL_FULL;
@@ -1101,6 +1111,19 @@ sl_err sl_json_feed(sl_json *j, const void *data, size_t n)
     memcpy(j->buf + j->len, data, n);
     j->len += n;
     j->reserved = 0;
+    return SL_OK;
+}
+
+sl_err sl_json_borrow(sl_json *j, uint8_t *data, size_t n, size_t cap)
+{
+    if (j->record_members || n > j->max_buffer || cap < n || cap - n < 1 + PAD)
+        return SL_INVALID;
+    sl_json_reset(j);
+    j->own_buf = j->buf;
+    j->own_alloc = j->alloc;
+    j->buf = data;
+    j->alloc = cap;
+    j->len = n;
     return SL_OK;
 }
 

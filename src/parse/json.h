@@ -153,6 +153,16 @@ void sl_json_set_first_line(sl_json *p, uint64_t line);
  * sl_json_reset() for an unrelated input. */
 SL_NODISCARD sl_err sl_json_feed(sl_json *p, const void *data, size_t n);
 
+/* Zero-copy parsing of input that is already in memory: the parser forgets what it had (as
+ * sl_json_reset) and takes data[0..n) as its whole buffered input, where it is. data must be
+ * writable (a sentinel byte is put after each record and restored, so the bytes are unchanged
+ * afterwards) and the memory must hold cap >= n + SL_JSON_BORROW_PAD bytes (the scanners read
+ * past a record's end). It stays borrowed until sl_json_reset() or sl_json_destroy(); feeding
+ * or reserving before that is SL_STATE. SL_INVALID with SL_JSON_UNKNOWN_COLLECT (its text is
+ * written after the input), when cap is too small, or n > max_buffer. */
+#define SL_JSON_BORROW_PAD 65
+SL_NODISCARD sl_err sl_json_borrow(sl_json *p, uint8_t *data, size_t n, size_t cap);
+
 /* Zero-copy feeding, for a reader that can read() straight into the parser: reserve room for
  * up to n bytes (*dst; same SL_FULL rule as feed), write into it, then commit how many were
  * written (<= n; SL_INVALID otherwise). The reservation ends at the commit or at the next

@@ -17,6 +17,7 @@
 #include "parse/json.h"
 
 #define BLOCK_ROWS 4096
+_Static_assert(SL_BODYP_PAD >= SL_JSON_BORROW_PAD, "in-place JSON needs the parser's padding");
 
 struct sl_bodyp {
     sl_bodyp_opts o;
@@ -225,27 +226,10 @@ sl_err sl_bodyp_set_header(sl_bodyp *p, const uint8_t *hdr, size_t n, char *msg,
     return make_converter(p);
 }
 
-sl_err sl_bodyp_parse(sl_bodyp *p, const uint8_t *data, size_t n, uint64_t first_line,
-                      sl_batch *out, sl_buf *rejects, sl_body_result *res)
+/* Parses what the parser was given (sl_bodyp_parse, sl_bodyp_parse_inplace). */
+static sl_err parse_given(sl_bodyp *p, sl_batch *out, sl_buf *rejects, sl_body_result *res)
 {
     sl_err err;
-    if (!p->blk_ready) {
-        err = sl_rowblock_init(&p->blk, p->ncells, BLOCK_ROWS);
-        if (err)
-            return err;
-        p->blk_ready = true;
-    }
-    if (p->csv) {
-        sl_csv_reset(p->csv, false);
-        sl_csv_set_first_line(p->csv, first_line);
-        err = sl_csv_feed(p->csv, data, n);
-    } else {
-        sl_json_reset(p->json);
-        sl_json_set_first_line(p->json, first_line);
-        err = sl_json_feed(p->json, data, n);
-    }
-    if (err)
-        return err;
     p->rejects = rejects;
     p->res = res;
     sl_convert_stats st = {0};
@@ -264,6 +248,48 @@ sl_err sl_bodyp_parse(sl_bodyp *p, const uint8_t *data, size_t n, uint64_t first
         res->rows_ok += st.rows_ok;
         res->rows_rejected += st.rows_rejected;
     }
+    return err;
+}
+
+static sl_err start(sl_bodyp *p, uint64_t first_line)
+{
+    if (!p->blk_ready) {
+        sl_err err = sl_rowblock_init(&p->blk, p->ncells, BLOCK_ROWS);
+        if (err)
+            return err;
+        p->blk_ready = true;
+    }
+    if (p->csv) {
+        sl_csv_reset(p->csv, false);
+        sl_csv_set_first_line(p->csv, first_line);
+    } else {
+        sl_json_reset(p->json);
+        sl_json_set_first_line(p->json, first_line);
+    }
+    return SL_OK;
+}
+
+sl_err sl_bodyp_parse(sl_bodyp *p, const uint8_t *data, size_t n, uint64_t first_line,
+                      sl_batch *out, sl_buf *rejects, sl_body_result *res)
+{
+    sl_err err = start(p, first_line);
+    if (!err)
+        err = p->csv ? sl_csv_feed(p->csv, data, n) : sl_json_feed(p->json, data, n);
+    return err ? err : parse_given(p, out, rejects, res);
+}
+
+sl_err sl_bodyp_parse_inplace(sl_bodyp *p, uint8_t *data, size_t n, size_t cap,
+                              uint64_t first_line, sl_batch *out, sl_buf *rejects,
+                              sl_body_result *res)
+{
+    if (p->csv || cap < n || cap - n < SL_BODYP_PAD)
+        return sl_bodyp_parse(p, data, n, first_line, out, rejects, res);
+    sl_err err = start(p, first_line);
+    if (!err && sl_json_borrow(p->json, data, n, cap)) /* (bigger than max_buffer) */
+        return sl_bodyp_parse(p, data, n, first_line, out, rejects, res);
+    if (!err)
+        err = parse_given(p, out, rejects, res);
+    sl_json_reset(p->json); /* data is the caller's again */
     return err;
 }
 

@@ -66,6 +66,14 @@ SL_NODISCARD sl_err sl_bodyp_infer(sl_format format, const uint8_t *hdr, size_t 
                                    const uint8_t *data, size_t n, size_t max_rows,
                                    sl_schema **out, char *msg, size_t msgn);
 
+/* As sl_bodyp_parse, for data in writable memory of cap >= n + SL_BODYP_PAD bytes: JSON Lines
+ * are parsed where they are, without copying (the bytes are unchanged afterwards; see
+ * sl_json_borrow); CSV is parsed as by sl_bodyp_parse. */
+#define SL_BODYP_PAD 65
+SL_NODISCARD sl_err sl_bodyp_parse_inplace(sl_bodyp *p, uint8_t *data, size_t n, size_t cap,
+                                           uint64_t first_line, sl_batch *out, sl_buf *rejects,
+                                           sl_body_result *res);
+
 /* Length of the first record in data (quote-aware, up to and excluding its line end), or
  * SIZE_MAX when no line end is in data yet. *next is set past the line end. */
 size_t sl_csv_first_record(const uint8_t *data, size_t n, size_t *next);

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "metrics/metrics.h"
+#include "server/body_parse.h"
 #include "sink/sink.h"
 #include "sink/unit_sink.h"
 #include "sluice.h"
@@ -142,6 +143,11 @@ const sl_schema *sl_stream_schema(const sl_stream *st);
 SL_NODISCARD sl_err sl_stream_batch_take(sl_stream *st, sl_batch **out);
 /* Gives a batch back for reuse (freed if the pool is full or the batch is very large). */
 void sl_stream_batch_give(sl_stream *st, sl_batch *b);
+/* A body parser for the stream's schema (body_parse.h), reused from an earlier request or new;
+ * a CSV request sets its header on it. Give it back when the request is done. */
+SL_NODISCARD sl_err sl_stream_bodyp_take(sl_stream *st, sl_format fmt, bool unknown_reject,
+                                         sl_bodyp **out);
+void sl_stream_bodyp_give(sl_stream *st, sl_format fmt, bool unknown_reject, sl_bodyp *p);
 const char *sl_stream_model(const sl_stream *st);
 const char *sl_stream_name(const sl_stream *st);
 /* Assigns sequence numbers to t's rows and rejects and appends its COMMIT record. */

@@ -44,6 +44,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 
+#define BODYP_POOL 16  /* body parsers kept for reuse: about one per connection */
 #define BATCH_POOL 48 /* pieces of 1 MiB (--chunk-bytes): ~100 MiB at most */
 #define BATCH_POOL_MAX_BYTES ((uint64_t)16 << 20)
 
@@ -95,6 +96,14 @@ struct sl_stream {
      * memory is already allocated and touched, which saves the growth and page faults */
     sl_batch *pool[BATCH_POOL];
     size_t npool;
+    /* body parsers given back by finished requests (under mu): their buffers and converter
+     * are reused, not rebuilt per request */
+    struct {
+        sl_bodyp *p;
+        sl_format fmt;
+        bool unknown_reject;
+    } bpool[BODYP_POOL];
+    size_t nbpool;
     size_t hint_rows;   /* most rows in a piece given back, and ... */
     size_t *hint_bytes; /* ... the most bytes per variable-width column: new batches' size */
     sl_buf rec;
@@ -142,6 +151,41 @@ sl_err sl_stream_batch_take(sl_stream *st, sl_batch **out)
         err = sl_col_reserve(&b->cols[i], rows, b->cols[i].width ? 0 : st->hint_bytes[i]);
     pthread_mutex_unlock(&st->mu);
     return SL_OK; /* a failed reservation only means growing later */
+}
+
+sl_err sl_stream_bodyp_take(sl_stream *st, sl_format fmt, bool unknown_reject, sl_bodyp **out)
+{
+    sl_bodyp *p = NULL;
+    pthread_mutex_lock(&st->mu);
+    for (size_t i = st->nbpool; i-- > 0;)
+        if (st->bpool[i].fmt == fmt && st->bpool[i].unknown_reject == unknown_reject) {
+            p = st->bpool[i].p;
+            st->bpool[i] = st->bpool[--st->nbpool];
+            break;
+        }
+    pthread_mutex_unlock(&st->mu);
+    if (p) {
+        *out = p;
+        return SL_OK;
+    }
+    sl_bodyp_opts o = {st->schema, fmt, unknown_reject};
+    return sl_bodyp_create(&o, out);
+}
+
+void sl_stream_bodyp_give(sl_stream *st, sl_format fmt, bool unknown_reject, sl_bodyp *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&st->mu);
+    if (st->nbpool < BODYP_POOL) {
+        st->bpool[st->nbpool].p = p;
+        st->bpool[st->nbpool].fmt = fmt;
+        st->bpool[st->nbpool].unknown_reject = unknown_reject;
+        st->nbpool++;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&st->mu);
+    sl_bodyp_destroy(p);
 }
 
 void sl_stream_batch_give(sl_stream *st, sl_batch *b)
@@ -388,6 +432,8 @@ static void stream_free(sl_stream *st)
     sl_batch_destroy(st->scratch);
     for (size_t i = 0; i < st->npool; i++)
         sl_batch_destroy(st->pool[i]);
+    for (size_t i = 0; i < st->nbpool; i++)
+        sl_bodyp_destroy(st->bpool[i].p);
     free(st->hint_bytes);
     sl_buf_release(&st->scratch_rej);
     sl_buf_release(&st->rec);

@@ -828,6 +828,68 @@ static void test_api(void **state)
     assert_memory_equal(b3.text + b3.cells[4].off, "8", 1);
     assert_int_equal(sl_json_reserve(p, (size_t)1 << 40, &dst), SL_FULL);
     assert_null(dst);
+
+    /* borrowed input: parsed where it is, the same rows and errors as fed input, the bytes
+     * unchanged afterwards, the parser's own buffer back after a reset */
+    {
+        static const char in[] = "{\"a\":1,\"b\":\"x\\n\"}\n{\"a\":2,\"c\":[1,{\"d\":2}]}\r\n"
+                                 "{\"a\":3,\n\n{\"c\":null}"; /* a bad line; no final newline */
+        size_t n = sizeof(in) - 1, cap = n + SL_JSON_BORROW_PAD;
+        uint8_t *mem = malloc(cap);
+        assert_non_null(mem);
+        memcpy(mem, in, n);
+        assert_int_equal(sl_json_borrow(p, mem, n, cap - 1), SL_INVALID); /* no room to pad */
+        sl_json_set_first_line(p, 10);
+        assert_int_equal(sl_json_borrow(p, mem, n, cap), SL_OK);
+        assert_int_equal(sl_json_feed(p, "{}\n", 3), SL_STATE);
+        assert_int_equal(sl_json_reserve(p, 8, &dst), SL_STATE);
+        sl_rowblock_clear(&b3);
+        assert_int_equal(sl_json_next(p, true, &b3), SL_OK);
+        assert_memory_equal(mem, in, n);
+        sl_json *q;
+        sl_rowblock bq;
+        assert_int_equal(sl_rowblock_init(&bq, 3, 16), SL_OK);
+        assert_int_equal(sl_json_create(NULL, abc_names, 3, &q), SL_OK);
+        sl_json_set_first_line(q, 10);
+        assert_int_equal(sl_json_feed(q, in, n), SL_OK);
+        assert_int_equal(sl_json_next(q, true, &bq), SL_OK);
+        assert_int_equal(b3.nrows, 4);
+        assert_int_equal(bq.nrows, b3.nrows);
+        for (size_t r = 0; r < b3.nrows; r++) {
+            assert_int_equal(b3.line[r], bq.line[r]);
+            assert_int_equal(b3.row_err[r].code, bq.row_err[r].code);
+            if (b3.row_err[r].code != SL_ROW_OK)
+                assert_int_equal(b3.row_err[r].column, bq.row_err[r].column);
+            for (size_t k = 0; k < 3; k++) {
+                const sl_cell *x = &b3.cells[r * 3 + k], *y = &bq.cells[r * 3 + k];
+                assert_int_equal(x->kind, y->kind);
+                assert_int_equal(x->len, y->len);
+                assert_memory_equal(b3.text + x->off, bq.text + y->off, x->len);
+            }
+        }
+        assert_int_equal(b3.line[2], 12);
+        assert_int_not_equal(b3.row_err[2].code, SL_ROW_OK);
+        sl_json_destroy(q);
+        sl_rowblock_release(&bq);
+        /* reset gives the buffer back: feeding works again */
+        sl_json_reset(p);
+        assert_int_equal(sl_json_feed(p, "{\"a\":5}\n", 8), SL_OK);
+        sl_rowblock_clear(&b3);
+        assert_int_equal(sl_json_next(p, false, &b3), SL_OK);
+        assert_int_equal(b3.nrows, 1);
+        assert_memory_equal(b3.text + b3.cells[0].off, "5", 1);
+        /* destroyed while borrowing: frees its own buffer, not the borrowed one (ASan) */
+        assert_int_equal(sl_json_borrow(p, mem, n, cap), SL_OK);
+        sl_json_destroy(p);
+        assert_memory_equal(mem, in, n);
+        /* COLLECT writes after the input: no borrowing */
+        sl_json_opts co;
+        sl_json_opts_default(&co);
+        co.unknown = SL_JSON_UNKNOWN_COLLECT;
+        assert_int_equal(sl_json_create(&co, abc_names, 3, &p), SL_OK);
+        assert_int_equal(sl_json_borrow(p, mem, n, cap), SL_INVALID);
+        free(mem);
+    }
     sl_json_destroy(p);
 
     /* scanner names and the environment override */

@@ -39,6 +39,7 @@ void sl_serve_config_default(sl_serve_config *c)
     c->wal_max_bytes = (uint64_t)8 << 30;
     c->wal_segment_bytes = (uint64_t)64 << 20;
     c->wal_sync = true;
+    c->wal_writeback_bytes = 0; /* off until measured on a quiet machine (bench/wal_bench writeback) */
     c->wal_direct = false; /* measured slower here: see wal.c "Direct I/O" */
     c->max_body_bytes = (uint64_t)1 << 30;
     c->max_header_bytes = 16384;
@@ -365,6 +366,7 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     wo.max_bytes = cfg->wal_max_bytes;
     wo.no_sync = !cfg->wal_sync;
     wo.no_direct = !cfg->wal_direct;
+    wo.writeback_bytes = cfg->wal_writeback_bytes;
     wo.on_sync = on_sync;
     wo.ctx = srv;
     sl_wal_recovery rep;

@@ -71,6 +71,7 @@ typedef struct sl_serve_config {
     uint64_t wal_max_bytes;
     uint64_t wal_segment_bytes;
     bool wal_sync;              /* false: no fdatasync (benchmarks only; not durable) */
+    uint64_t wal_writeback_bytes; /* early write-back of the WAL every N bytes (0: off) */
     bool wal_direct;            /* large WAL records with O_DIRECT where the file system allows */
     uint64_t max_body_bytes;    /* decoded body limit (413) */
     uint64_t max_header_bytes;  /* 431 */

@@ -64,6 +64,13 @@
  * fsync use the ordinary fd; the kernel keeps the page cache coherent with direct writes. Where
  * O_DIRECT is refused (tmpfs, some file systems) the log stays buffered (stats.direct tells).
  *
+ * Early write-back. With opts.writeback_bytes, each time that many bytes were appended to the
+ * active segment since the last time, the append asks the kernel to start writing them out
+ * (sync_file_range SYNC_FILE_RANGE_WRITE, which does not wait for the device), so the disk
+ * works while the caller goes on parsing the next piece, and the group-commit fdatasync at the
+ * end of a request waits only for the last bytes. Durability does not depend on it: only
+ * fdatasync publishes durable_lsn; a write-back error surfaces at that fdatasync.
+ *
  * Threads and locks. Lock order: release_mu -> mu. `mu` guards every mutable field below
  * (segment list, active file, LSNs, counters); it is held during write(2) of a record and
  * during rotation, but not during the group-commit fdatasync, reads (pread) or unlink. The
@@ -145,6 +152,7 @@ struct sl_wal {
     bool syncing; /* a leader is in fdatasync */
     /* direct I/O (see above); direct == (active->dfd >= 0) */
     bool direct;
+    uint64_t wb_from; /* early write-back: offset in the active segment not yet started */
     uint8_t *tail;     /* DIO_BLK aligned bytes: a copy of the file's block at tail_off */
     uint64_t tail_off; /* written end rounded down to DIO_BLK */
     uint8_t *bounce;   /* DIO_BOUNCE aligned bytes */
@@ -1479,6 +1487,15 @@ sl_err sl_wal_append(sl_wal *w, uint8_t type, const struct iovec *iov, int iovcn
     cur->end += size;
     if (cur->end > w->active->size)
         w->active->size = cur->end;
+    if (w->o.writeback_bytes && !direct) {
+        if (w->wb_from > off) /* a new segment */
+            w->wb_from = off;
+        if (cur->end - w->wb_from >= w->o.writeback_bytes) {
+            (void)sync_file_range(w->active->fd, (off_t)w->wb_from, (off_t)(cur->end - w->wb_from),
+                                  SYNC_FILE_RANGE_WRITE);
+            w->wb_from = cur->end;
+        }
+    }
     w->total_bytes += size;
     w->next_lsn++;
     if (lsn_out)

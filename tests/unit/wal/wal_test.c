@@ -115,9 +115,11 @@ static void flip_byte(const char *path, uint64_t off)
     free(p);
 }
 
-/* The whole suite runs twice: with direct I/O where the file system allows it (the default),
- * and buffered (opts.no_direct). */
+/* The whole suite runs three times: with direct I/O where the file system allows it (the
+ * default), buffered (opts.no_direct), and buffered with early write-back every 4 KiB
+ * (opts.writeback_bytes: sync_file_range after appends, across rotations and failures). */
 static bool g_no_direct;
+static uint64_t g_writeback;
 
 static sl_wal_opts opts_for(const char *dir, uint64_t segment_bytes, bool no_sync)
 {
@@ -127,6 +129,7 @@ static sl_wal_opts opts_for(const char *dir, uint64_t segment_bytes, bool no_syn
     o.segment_bytes = segment_bytes;
     o.no_sync = no_sync;
     o.no_direct = g_no_direct;
+    o.writeback_bytes = g_writeback;
     return o;
 }
 
@@ -1498,5 +1501,7 @@ int main(void)
     int failed = cmocka_run_group_tests_name("wal (direct I/O where possible)", tests, NULL, NULL);
     g_no_direct = true;
     failed += cmocka_run_group_tests_name("wal (buffered)", tests, NULL, NULL);
+    g_writeback = 4096;
+    failed += cmocka_run_group_tests_name("wal (buffered, early write-back)", tests, NULL, NULL);
     return failed;
 }

@@ -257,6 +257,27 @@ static sl_err put_reports(sl_buf *b, const req *r)
     return err;
 }
 
+sl_err sl_http_sink_warning(sl_buf *b, sl_server *srv, const char *before, const char *after)
+{
+    char why[600], msg[400], hint[256];
+    if (sl_server_sinks_healthy(srv, why, sizeof(why)))
+        return SL_OK;
+    const char *code = sl_server_sink_error(why, msg, sizeof(msg), hint, sizeof(hint));
+    /* the object of an error answer: {"error":{...}}\n without its wrapper */
+    const size_t pre = strlen("{\"error\":"), post = strlen("}\n");
+    sl_buf e;
+    sl_buf_init(&e, 0);
+    sl_err err = sl_http_error_json(&e, code, msg, hint);
+    if (!err)
+        err = sl_buf_printf(b, "%s\"warning\":", before);
+    if (!err)
+        err = sl_buf_append(b, e.ptr + pre, e.len - pre - post);
+    if (!err)
+        err = sl_buf_puts(b, after);
+    sl_buf_release(&e);
+    return err;
+}
+
 /* ---- request state ------------------------------------------------------------------------ */
 
 /* Gives the cached pieces' batches back to the stream's pool. */
@@ -1034,6 +1055,8 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
         if (!err)
             err = sl_buf_puts(&b, ",");
     }
+    if (!err) /* durable, not yet delivered: say why */
+        err = sl_http_sink_warning(&b, srv, "", ",");
     if (!err)
         err = put_reports(&b, r);
     if (!err)
@@ -1067,12 +1090,12 @@ static enum MHD_Result send_ready(req *r, struct MHD_Connection *c)
     } else if (atomic_load(&srv->stopping)) {
         ready = false;
         snprintf(why, sizeof(why), "shutting down");
+    } else if (!sl_server_sinks_healthy(srv, why, sizeof(why))) {
+        ready = false; /* before "recovering": a sink that is down is why recovery waits */
     } else if (atomic_load(&srv->recovering)) {
         ready = false;
         snprintf(why, sizeof(why), "recovering: %llu requests from the WAL still to deliver",
                  (unsigned long long)sl_streams_backlog(srv));
-    } else if (!sl_streams_healthy(srv, why, sizeof(why))) {
-        ready = false;
     } else if (srv->cfg.wal_max_bytes && ws.bytes >= srv->cfg.wal_max_bytes) {
         ready = false;
         snprintf(why, sizeof(why), "the WAL is full (%llu bytes)", (unsigned long long)ws.bytes);
@@ -1350,16 +1373,14 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
         /* Behind because a sink is down: say which and what to do (the failing lane's reason
          * and hint, e.g. code kafka_unavailable, hint "check KAFKA_BROKERS=..."). */
         const char *code = "overloaded";
-        char sink_why[320], sink_hint[256];
-        if (!sl_streams_healthy(srv, sink_why, sizeof(sink_why))) {
-            char *h = strstr(sink_why, "; hint: ");
-            if (h) {
-                snprintf(sink_hint, sizeof(sink_hint), "%.190s; %s", h + 8, hint);
-                *h = 0;
+        char sink_why[600], sink_msg[400], sink_hint[256], h[200];
+        if (!sl_server_sinks_healthy(srv, sink_why, sizeof(sink_why))) {
+            code = sl_server_sink_error(sink_why, sink_msg, sizeof(sink_msg), h, sizeof(h));
+            if (h[0]) {
+                snprintf(sink_hint, sizeof(sink_hint), "%.190s; %s", h, hint);
                 hint = sink_hint;
             }
-            code = strstr(sink_why, "kafka_unavailable") ? "kafka_unavailable" : "sink_unavailable";
-            reason = sink_why;
+            reason = sink_msg;
         }
         /* A client that sent its body without waiting (no Expect: 100-continue) would see a
          * connection reset if we answered and closed now: read and drop a small body first,

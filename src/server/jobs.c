@@ -425,11 +425,19 @@ static void wake_workers(sl_api *api)
     pthread_mutex_unlock(&api->mu);
 }
 
-static enum MHD_Result job_answer(struct MHD_Connection *c, unsigned status, const sl_job_rec *j)
+static enum MHD_Result job_answer(struct MHD_Connection *c, unsigned status, const sl_job_rec *j,
+                                  sl_server *warn)
 {
     sl_buf b;
     sl_buf_init(&b, 0);
-    if (put_job(&b, j) || sl_buf_putc(&b, '\n')) {
+    sl_err err = put_job(&b, j);
+    if (!err && warn) { /* a sink that cannot take data now: the job waits for it (and why) */
+        b.len--; /* put_job's closing brace */
+        err = sl_http_sink_warning(&b, warn, ",", "");
+        if (!err)
+            err = sl_buf_putc(&b, '}');
+    }
+    if (err || sl_buf_putc(&b, '\n')) {
         sl_buf_release(&b);
         return MHD_NO;
     }
@@ -477,7 +485,7 @@ static enum MHD_Result upload_end(sl_api_req *a, struct MHD_Connection *c)
            SL_KI("model_version", j->model_version), SL_KS("format", fmt),
            SL_KU("bytes", up->bytes));
     wake_workers(api);
-    return job_answer(c, 202, j);
+    return job_answer(c, 202, j, api->srv);
 }
 
 /* ---- list, show, cancel ------------------------------------------------------------------- */
@@ -591,7 +599,7 @@ static enum MHD_Result cancel_job(sl_api_req *a, struct MHD_Connection *c, sl_jo
         return sl__api_error(c, 500, "store_failed", "see the server log", "%s",
                              sl_strerror(err));
     sl_log(SL_LOG_INFO, "job cancel requested", SL_KS("job", j->id), SL_KS("status", j->status));
-    return job_answer(c, terminal(j->status) ? 200 : 202, j);
+    return job_answer(c, terminal(j->status) ? 200 : 202, j, NULL);
 }
 
 enum MHD_Result sl__jobs_end(sl_api_req *a, struct MHD_Connection *c)
@@ -613,7 +621,7 @@ enum MHD_Result sl__jobs_end(sl_api_req *a, struct MHD_Connection *c)
     else if (a->kind == A_JOB_CANCEL)
         rc = cancel_job(a, c, j);
     else
-        rc = job_answer(c, 200, j);
+        rc = job_answer(c, 200, j, NULL);
     free(j);
     return rc;
 }
@@ -931,8 +939,11 @@ static void run_job(sl_api *api, sl_api_slot *slot, sl_job_rec *j)
                 requeue(api, j);
                 return;
             }
-            if (err) {
-                set_error(j, "failed", "sink_failed", ue.hint[0] ? ue.hint : "check the sink",
+            if (err) { /* Kafka down: the same code as the ingest answers */
+                set_error(j, "failed",
+                          strstr(ue.message, "kafka_unavailable") ? "kafka_unavailable"
+                                                                  : "sink_failed",
+                          ue.hint[0] ? ue.hint : "check the sink",
                           "delivering to the %s sink: %s", kind,
                           ue.message[0] ? ue.message : sl_strerror(err));
                 goto done;

@@ -2,7 +2,12 @@
  * the HTTP front, then waiting for SIGTERM/SIGINT and a graceful stop (stop accepting, finish
  * the requests in flight, flush every stream, exit 0).
  *
- * Lock order: srv->mu before any stream's mutex (see stream.c).
+ * Sink watch: when the unit sinks' check fails at start (Kafka offline, S3 unreachable, ...),
+ * /readyz and API answers say so from the first request, not only after the first delivery
+ * timeout. A thread re-runs the check every WATCH_PERIOD_S until it passes or a lane delivers
+ * a unit through a sink of the failing kind; only that thread ever waits for a check.
+ *
+ * Lock order: srv->mu before any stream's mutex (see stream.c); watch_mu alone.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -143,7 +148,7 @@ static void collect(void *ctx)
     sl_mseries_set(sl_mfamily_series0(srv->m_lag), (double)sl_streams_backlog(srv));
     char why[256];
     sl_mseries_set(sl_mfamily_series0(srv->m_up),
-                   sl_streams_healthy(srv, why, sizeof(why)) && !ws.broken ? 1 : 0);
+                   sl_server_sinks_healthy(srv, why, sizeof(why)) && !ws.broken ? 1 : 0);
 }
 
 static const double size_buckets[] = {1024, 16384, 65536, 262144, 1048576, 8388608, 67108864,
@@ -269,6 +274,112 @@ static void disown_units(sl_server *srv)
         srv->cfg.routes[i].units = NULL;
 }
 
+/* ---- sink watch ---------------------------------------------------------------------- */
+
+#define WATCH_PERIOD_S 1.5
+
+static void watch_set_locked(sl_server *srv, const char *kind, const sl_sink_error *se)
+{
+    snprintf(srv->watch_kind, sizeof(srv->watch_kind), "%s", kind);
+    snprintf(srv->watch_why, sizeof(srv->watch_why), "%.15s sink not reachable: %.380s%s%.190s",
+             kind, se->message[0] ? se->message : "its check failed",
+             se->hint[0] ? "; hint: " : "", se->hint); /* fits: see watch_why */
+}
+
+/* The first check, on the opening thread: its result is what /readyz says from the start. */
+static void watch_first(sl_server *srv)
+{
+    sl_sink_error se;
+    memset(&se, 0, sizeof(se));
+    const char *kind = srv->units->kind;
+    if (!sl_unit_router_check(srv->units, &kind, &se))
+        return;
+    sl_log(SL_LOG_WARN, "sink not reachable at start; data waits in the WAL",
+           SL_KS("sink", kind), SL_KS("error", se.message), SL_KS("hint", se.hint));
+    pthread_mutex_lock(&srv->watch_mu);
+    watch_set_locked(srv, kind, &se);
+    pthread_mutex_unlock(&srv->watch_mu);
+    atomic_store(&srv->sink_down, true);
+}
+
+static void *watch_main(void *arg)
+{
+    sl_server *srv = arg;
+    pthread_mutex_lock(&srv->watch_mu);
+    while (!srv->watch_stop && atomic_load(&srv->sink_down)) {
+        struct timespec until = sl_deadline_after(WATCH_PERIOD_S);
+        pthread_cond_timedwait(&srv->watch_cv, &srv->watch_mu, &until);
+        if (srv->watch_stop || !atomic_load(&srv->sink_down))
+            break;
+        pthread_mutex_unlock(&srv->watch_mu);
+        sl_sink_error se;
+        memset(&se, 0, sizeof(se));
+        const char *kind = srv->units->kind;
+        sl_err err = sl_unit_router_check(srv->units, &kind, &se);
+        pthread_mutex_lock(&srv->watch_mu);
+        if (!atomic_load(&srv->sink_down))
+            break; /* a delivery settled it meanwhile */
+        if (!err) {
+            atomic_store(&srv->sink_down, false);
+            sl_log(SL_LOG_INFO, "sink reachable again", SL_KS("sink", srv->watch_kind));
+        } else {
+            watch_set_locked(srv, kind, &se);
+        }
+    }
+    pthread_mutex_unlock(&srv->watch_mu);
+    return NULL;
+}
+
+static void watch_stop(sl_server *srv)
+{
+    if (!srv->watch_started)
+        return;
+    pthread_mutex_lock(&srv->watch_mu);
+    srv->watch_stop = true;
+    pthread_cond_broadcast(&srv->watch_cv);
+    pthread_mutex_unlock(&srv->watch_mu);
+    pthread_join(srv->watch_thread, NULL); /* at most one check's own timeout */
+    srv->watch_started = false;
+}
+
+bool sl_server_sinks_healthy(sl_server *srv, char *why, size_t n)
+{
+    if (!sl_streams_healthy(srv, why, n))
+        return false;
+    if (!atomic_load(&srv->sink_down))
+        return true;
+    pthread_mutex_lock(&srv->watch_mu);
+    bool down = atomic_load(&srv->sink_down);
+    if (down)
+        snprintf(why, n, "%s", srv->watch_why);
+    pthread_mutex_unlock(&srv->watch_mu);
+    return !down;
+}
+
+void sl_server_sink_delivered(sl_server *srv, const char *kind)
+{
+    if (!atomic_load(&srv->sink_down))
+        return;
+    pthread_mutex_lock(&srv->watch_mu);
+    if (atomic_load(&srv->sink_down) && !strcmp(kind, srv->watch_kind)) {
+        atomic_store(&srv->sink_down, false);
+        pthread_cond_broadcast(&srv->watch_cv);
+        sl_log(SL_LOG_INFO, "sink delivers; its start check no longer decides readiness",
+               SL_KS("sink", kind));
+    }
+    pthread_mutex_unlock(&srv->watch_mu);
+}
+
+const char *sl_server_sink_error(const char *why, char *msg, size_t msgn, char *hint,
+                                 size_t hintn)
+{
+    const char *h = strstr(why, "; hint: ");
+    int n = snprintf(msg, msgn, "%.*s", h ? (int)(h - why) : (int)strlen(why), why);
+    n = snprintf(hint, hintn, "%s", h ? h + 8 : "");
+    (void)n; /* truncation is fine */
+    return strstr(why, "kafka_unavailable") ? "kafka_unavailable" : "sink_unavailable";
+}
+
 sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, size_t msgn)
 {
     tune_malloc();
@@ -283,6 +394,8 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     srv->units = NULL;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->space_cv, NULL);
+    pthread_mutex_init(&srv->watch_mu, NULL);
+    pthread_cond_init(&srv->watch_cv, NULL);
     atomic_store(&srv->recovering, true);
     sl_err err;
     snprintf(srv->wal_dir, sizeof(srv->wal_dir), "%s/wal", cfg->data_dir);
@@ -348,12 +461,14 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
         snprintf(msg, msgn, "out of memory");
         goto fail;
     }
-    if (srv->units->check) {
-        sl_sink_error se = {0};
-        if (srv->units->check(srv->units, &se))
-            sl_log(SL_LOG_WARN, "sink not reachable at start; data waits in the WAL",
-                   SL_KS("sink", srv->units->kind), SL_KS("error", se.message),
-                   SL_KS("hint", se.hint));
+    watch_first(srv);
+    if (atomic_load(&srv->sink_down)) {
+        if (pthread_create(&srv->watch_thread, NULL, watch_main, srv)) {
+            snprintf(msg, msgn, "cannot start the sink watch thread");
+            err = SL_NOMEM;
+            goto fail;
+        }
+        srv->watch_started = true;
     }
     if ((err = sl_metrics_create(&srv->metrics)) || (err = register_metrics(srv))) {
         snprintf(msg, msgn, "out of memory");
@@ -451,6 +566,7 @@ sl_err sl_server_run(sl_server *srv)
     sl_http_quiesce(srv);
     sl_http_stop(srv);
     sl_api_stop(srv);
+    watch_stop(srv);
     sl_streams_stop(srv);
     sl_streams_release_wal(srv);
     sl_log0(SL_LOG_INFO, "stopped");
@@ -462,6 +578,7 @@ void sl_server_close(sl_server *srv)
     if (!srv)
         return;
     sl_api_close(srv);
+    watch_stop(srv); /* before the factories it checks go */
     sl_streams_stop(srv);
     sl_streams_free(srv);
     sl_wal_close(srv->wal);
@@ -475,5 +592,7 @@ void sl_server_close(sl_server *srv)
     free(srv->inflight_lsn);
     pthread_mutex_destroy(&srv->mu);
     pthread_cond_destroy(&srv->space_cv);
+    pthread_mutex_destroy(&srv->watch_mu);
+    pthread_cond_destroy(&srv->watch_cv);
     free(srv);
 }

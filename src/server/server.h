@@ -202,6 +202,16 @@ struct sl_server {
 
     void *http; /* http.c state */
     void *api;  /* models and jobs (api.h) */
+
+    /* sink watch (server.c): the unit sinks' check failing since start, re-run in the
+     * background until it passes or a unit is delivered */
+    atomic_bool sink_down;
+    pthread_mutex_t watch_mu; /* the fields below */
+    pthread_cond_t watch_cv;
+    pthread_t watch_thread;
+    bool watch_started, watch_stop;
+    char watch_kind[16];  /* kind of the sink whose check fails */
+    char watch_why[640];  /* "<kind> sink not reachable: <message>; hint: <hint>" */
 };
 
 /* Requests in progress keep their WAL records from being released. */
@@ -210,6 +220,20 @@ void sl_server_inflight_del(sl_server *srv, size_t slot);
 /* Cache budget for parsed rows: true if granted. */
 bool sl_server_cache_take(sl_server *srv, uint64_t bytes);
 void sl_server_cache_give(sl_server *srv, uint64_t bytes);
+/* Whether the sinks can take data now. A failing stream lane comes first (its reason), then
+ * the sinks' reachability check when it failed at start: it is re-run every ~1.5 s on a
+ * thread of its own (a check may take its full timeout: Kafka metadata 3 s, S3 retries, ...;
+ * no caller of this function waits for it) until it passes or a sink of that kind delivers
+ * a unit. False with "...; hint: ..." in why. Any thread. */
+bool sl_server_sinks_healthy(sl_server *srv, char *why, size_t n);
+/* A lane delivered a unit through a sink of this kind: a check of that kind still failing is
+ * not a reason to be unready any more (e.g. S3 credentials allowed to put objects but not to
+ * HEAD the bucket). */
+void sl_server_sink_delivered(sl_server *srv, const char *kind);
+/* A reason of sl_server_sinks_healthy() as an API error: message and hint (split at
+ * "; hint: "); returns the code, "kafka_unavailable" or "sink_unavailable". */
+const char *sl_server_sink_error(const char *why, char *msg, size_t msgn, char *hint,
+                                 size_t hintn);
 /* Fatal WAL failure: log and exit without acknowledging anything more. */
 _Noreturn void sl_server_fatal(sl_server *srv, const char *what, sl_err err);
 
@@ -228,6 +252,11 @@ SL_NODISCARD sl_err sl_http_error_json(sl_buf *b, const char *code, const char *
  * reports one rejected row (or event); the caller has written its opening fields. */
 SL_NODISCARD sl_err sl_http_report_tail(sl_buf *b, uint32_t column, const char *field,
                                         const char *code, const char *message);
+/* While a sink cannot take data (sl_server_sinks_healthy): appends
+ * before "warning":{"code":..,"message":..,"hint":..} after, for an answer that accepted data
+ * (durable, not yet delivered). Appends nothing while the sinks are fine. */
+SL_NODISCARD sl_err sl_http_sink_warning(sl_buf *b, sl_server *srv, const char *before,
+                                         const char *after);
 SL_NODISCARD sl_err sl_http_start(sl_server *srv, char *msg, size_t msgn);
 void sl_http_quiesce(sl_server *srv); /* stop accepting new connections */
 void sl_http_stop(sl_server *srv);    /* waits for in-flight requests */

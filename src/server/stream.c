@@ -960,6 +960,7 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
     st->unit_bytes = 0;
     st->failures = 0;
     atomic_store(&st->failing, false);
+    sl_server_sink_delivered(srv, st->us->kind);
     sl_mseries_inc(why);
     if (row1 > row0) {
         sl_mseries_inc(st->m_files_parquet);

@@ -44,16 +44,24 @@ static sl_err rt_create(sl_unit_sink_factory *f, const char *stream, const sl_sc
 }
 
 /* Every factory must be reachable: the first failure is reported. */
-static sl_err rt_check(sl_unit_sink_factory *f, sl_sink_error *e)
+sl_err sl_unit_router_check(sl_unit_sink_factory *f, const char **kind, sl_sink_error *e)
 {
     router *r = (router *)f;
     for (size_t i = 0; i < r->nowned; i++) {
         sl_unit_sink_factory *x = r->owned[i];
         sl_err err = x->check ? x->check(x, e) : SL_OK;
-        if (err)
+        if (err) {
+            if (kind)
+                *kind = x->kind;
             return err;
+        }
     }
     return SL_OK;
+}
+
+static sl_err rt_check(sl_unit_sink_factory *f, sl_sink_error *e)
+{
+    return sl_unit_router_check(f, NULL, e);
 }
 
 static void rt_destroy(sl_unit_sink_factory *f)

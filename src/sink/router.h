@@ -19,6 +19,10 @@ SL_NODISCARD sl_err sl_unit_router_add(sl_unit_sink_factory *router, const char 
                                        sl_unit_sink_factory *to);
 /* Makes the router own f (destroyed with it) without a route to it. */
 SL_NODISCARD sl_err sl_unit_router_own(sl_unit_sink_factory *router, sl_unit_sink_factory *f);
+/* The router's check: each factory's check in turn; the first failure, with that factory's
+ * kind ("kafka", "s3", ...) in *kind (kind may be NULL). */
+SL_NODISCARD sl_err sl_unit_router_check(sl_unit_sink_factory *router, const char **kind,
+                                         sl_sink_error *e);
 /* The factory a stream would get. */
 sl_unit_sink_factory *sl_unit_router_pick(sl_unit_sink_factory *router, const char *stream);
 

@@ -4,14 +4,18 @@
 # are delivered when the broker comes up), topic + .dlq auto-creation, message values, keys and
 # headers, dead-letter messages with their headers, idempotent retries under injected Produce
 # errors (no duplicates), a broker outage mid-stream longer than the delivery timeout (the unit
-# is retried from the WAL), per-stream routing with CSV values. Each check prints "ok - ...".
+# is retried from the WAL), a fatal producer error (a new producer, the unit sent again),
+# per-stream routing with CSV values, and with the default delivery timeout: /readyz 503 with
+# the reason from the start, kafka_unavailable warnings in ingest, events and job answers, ready
+# again once the broker is up. Each check prints "ok - ...".
 set -uo pipefail
 : "${SL_BIN:?set by ctest}" "${SL_SRC:?set by ctest}"
 SLUICE="$SL_BIN/sluice"
 T=$(mktemp -d)
 SPID=
 MOCK_PID_a=
-trap '[ -n "$SPID" ] && kill -KILL $SPID 2>/dev/null; [ -n "$MOCK_PID_a" ] && kill -KILL $MOCK_PID_a 2>/dev/null; rm -rf "$T"' EXIT
+MOCK_PID_b=
+trap '[ -n "$SPID" ] && kill -KILL $SPID 2>/dev/null; for m in "$MOCK_PID_a" "$MOCK_PID_b"; do [ -n "$m" ] && kill -KILL $m 2>/dev/null; done; rm -rf "$T"' EXIT
 fails=0
 n=0
 ok() { n=$((n + 1)); echo "ok - $1"; }
@@ -66,8 +70,10 @@ check "start log names the unreachable sink" contains "$(cat "$D.log")" 'sink no
 r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/a.csv" \
   "$URL/v1/streams/orders/ingest?model=orders")
 check "ingest while Kafka is down -> 200 (rows durable in the WAL)" contains "$r" '"rows_accepted":10,"rows_rejected":2'
+check "... with a warning: kafka_unavailable" contains "$r" '"warning":{"code":"kafka_unavailable"'
 not_ready() { curl -s "$URL/readyz" | grep -q '"ready":false'; }
-wait_for 15 not_ready
+lane_failing() { curl -s "$URL/readyz" | grep -q 'kafka sink failing'; }
+wait_for 15 lane_failing # the lane's own failure (first delivery timeout) comes first
 r=$(curl -s "$URL/readyz")
 check "readyz: not ready, says the kafka sink fails" contains "$r" 'kafka sink failing'
 check "readyz: actionable hint names KAFKA_BROKERS" contains "$r" "check KAFKA_BROKERS=$KB"
@@ -179,6 +185,47 @@ check "queue full while Kafka is down -> 429" contains "$r" ' 429'
 check "... error code kafka_unavailable" contains "$r" '"code":"kafka_unavailable"'
 check "... hint: check KAFKA_BROKERS" contains "$r" "\"hint\":\"check KAFKA_BROKERS=127.0.0.1:$DEAD"
 stop_server
+
+# ---- broker down at start, default delivery timeout (30 s): /readyz says why at once ----
+# (the start check, re-run in the background; not the first delivery timeout), API answers
+# carry a kafka_unavailable warning, and once the broker is up: ready again, data delivered.
+KP5=$(free_port)
+D5=$T/d5
+mkdir -p "$D5"
+t0=$(date +%s.%N)
+SLUICE_SINK=kafka KAFKA_BROKERS=127.0.0.1:$KP5 start_server "$D5" --flush-interval 0.2 || exit 1
+r=$(curl -s -w ' %{http_code}' "$URL/readyz")
+secs=$(echo "$(date +%s.%N) - $t0" | bc)
+check "down at start: /readyz 503 from its first answer" contains "$r" ' 503'
+check "... reason: the kafka sink is not reachable, kafka_unavailable" contains "$r" '"reason":"kafka sink not reachable: kafka_unavailable: no Kafka broker answers'
+check "... hint: check KAFKA_BROKERS" contains "$r" "hint: check KAFKA_BROKERS=127.0.0.1:$KP5"
+check "... well before the 30 s delivery timeout (launch incl. the 3 s start check: ${secs}s)" [ "$(echo "$secs < 15" | bc)" = 1 ]
+check "... sluice_sink_up 0" contains "$(curl -s "$URL/metrics")" 'sluice_sink_up 0'
+r=$(printf 'id,name\n1,a\n2,b\n' | curl -s -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/late/ingest")
+check "ingest: 200, durable, with warning kafka_unavailable and the hint" contains "$r" '"durable":true,"warning":{"code":"kafka_unavailable","message":"kafka sink not reachable: kafka_unavailable: no Kafka broker answers'
+check "... warning hint names KAFKA_BROKERS" contains "$r" "\"hint\":\"check KAFKA_BROKERS=127.0.0.1:$KP5"
+r=$(printf '{"event_id":"e1","type":"t","occurred_at":"2024-05-01T00:00:00Z"}' | curl -s -H 'Content-Type: application/json' --data-binary @- "$URL/v1/events")
+check "events: 200 with warning kafka_unavailable" contains "$r" '"warning":{"code":"kafka_unavailable"'
+curl -s -o /dev/null -d '{"name":"m5","schema":{"fields":[{"name":"id","type":"int64"},{"name":"name","type":"string"}]}}' "$URL/v1/models"
+r=$(printf 'id,name\n7,x\n' | curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/jobs?model=m5")
+check "job upload: 202 with warning kafka_unavailable" contains "$r" '"warning":{"code":"kafka_unavailable"'
+check "... and the 202" contains "$r" ' 202'
+r=$(curl -s "$URL/readyz")
+check "before the first delivery timeout, /readyz still gives the start check's reason" contains "$r" 'kafka sink not reachable'
+mock_start b --port "$KP5" || exit 1
+t1=$(date +%s.%N)
+wait_for 20 ready
+secs=$(echo "$(date +%s.%N) - $t1" | bc)
+check "broker up: ready again (${secs}s)" ready
+r=$(printf 'id,name\n3,c\n' | curl -s -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/late/ingest")
+check "... ingest answers carry no warning any more" eq "$(grep -c warning <<<"$r")" 0
+has3() { [ "$(topic_json "127.0.0.1:$KP5" late | wc -l)" = 3 ]; }
+wait_for 60 has3
+check "... the rows that waited in the WAL are delivered (3 messages, each once)" eq "$(topic_json "127.0.0.1:$KP5" late | python3 -c '
+import json, sys
+print(sorted(json.loads(json.loads(l)["payload"])["id"] for l in sys.stdin))')" "[1, 2, 3]"
+stop_server
+mock_stop b
 
 # ---- bad configuration is refused with a reason ----
 r=$(SLUICE_SINK=kafka KAFKA_PROPERTIES='no.such.property=1' "$SLUICE" serve --data-dir "$T/d3" 2>&1)

@@ -147,6 +147,14 @@ wait_not_ready() {
   done
   return 1
 }
+wait_reason() { # seconds text: /readyz's reason contains text
+  local i
+  for i in $(seq 1 $(($1 * 10))); do
+    curl -s "$URL/readyz" | grep -qF -- "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
 failures() { curl -s "$URL/metrics" | awk '/^sluice_sink_failures_total/ {s += $2} END {print s + 0}'; }
 objects() { find "$S3_DATA/$S3_BUCKET/$PREFIX/$1" -name 'part-*._S3rver_object' 2>/dev/null | wc -l; }
 P_OF() { echo "read_parquet('$S3_DATA/$S3_BUCKET/$PREFIX/$1/dt=*/hour=*/part-*.parquet._S3rver_object')"; }
@@ -222,9 +230,14 @@ D=$T/serve2
 mkdir -p "$D"
 AWS_SECRET_ACCESS_KEY=wrong start_server "$D" --flush-interval 0.2 --s3-retry-seconds 1 || exit 1
 check "wrong secret: server starts, warns at start" contains "$(cat "$D.log")" "sink not reachable at start"
+r=$(curl -s -w ' %{http_code}' "$URL/readyz")
+check "wrong secret: /readyz 503 from the start (HEAD bucket denied)" contains "$r" '"reason":"s3 sink not reachable: HTTP 403 AccessDenied on HEAD'
 r=$(curl -s -H 'Content-Type: text/csv' --data-binary @"$T/rows.csv" "$URL/v1/streams/auth/ingest")
 check "wrong secret: ingest still acknowledged (WAL)" contains "$r" '"rows_accepted":3'
-wait_not_ready 10
+check "wrong secret: ... with a warning sink_unavailable" contains "$r" '"warning":{"code":"sink_unavailable"'
+# the first upload's answer (SignatureDoesNotMatch, more precise than HEAD's bodyless 403)
+# replaces the start check's reason
+wait_reason 10 SignatureDoesNotMatch
 r=$(curl -s "$URL/readyz")
 check "wrong secret: /readyz names SignatureDoesNotMatch" contains "$r" "SignatureDoesNotMatch"
 check "wrong secret: /readyz hint" contains "$r" "check AWS_SECRET_ACCESS_KEY"

@@ -77,6 +77,9 @@ static void routes_pick_and_own(void **state)
     pg->check = fake_check_fail;
     assert_int_equal(r->check(r, &e), SL_IO);
     assert_string_equal(e.message, "postgres down");
+    const char *kind = NULL; /* which sink failed (the server's readiness names it) */
+    assert_int_equal(sl_unit_router_check(r, &kind, &e), SL_IO);
+    assert_string_equal(kind, "postgres");
     r->destroy(r);
     assert_int_equal(d_def, 1);
     assert_int_equal(d_pg, 1); /* once, though routed twice */

@@ -240,7 +240,8 @@ struct sl_kafka_source {
     rd_kafka_t *rk;
     pthread_t th;
     atomic_bool stop;
-    sl_schema *model; /* NULL: inferred per file */
+    sl_schema *model; /* NULL: inferred per file (or model= not there yet: model_wait) */
+    bool model_wait;  /* model= names a model not created yet: subscribe once it is */
     char header[2048]; /* CSV header record */
     part *parts;
     size_t nparts;
@@ -654,9 +655,43 @@ static void update_lag(sl_kafka_source *s)
     }
 }
 
+static sl_err load_model(sl_kafka_source *s, char *msg, size_t msgn);
+static sl_err subscribe(sl_kafka_source *s, char *msg, size_t msgn);
+
+/* model= names a model nobody has created yet (POST /v1/models on this server, say): consume
+ * nothing until it is there, so that every file gets its schema. Looks again every second. */
+static bool wait_for_model(sl_kafka_source *s)
+{
+    char last[512] = "";
+    while (!atomic_load(&s->stop)) {
+        char msg[512] = "";
+        sl_err err = s->model ? SL_OK : load_model(s, msg, sizeof(msg));
+        if (!err)
+            err = subscribe(s, msg, sizeof(msg));
+        if (!err) {
+            sl_log(SL_LOG_INFO, "kafka source: model found; consuming", SL_KS("model", s->cfg.model),
+                   SL_KS("topic", s->cfg.topic));
+            s->model_wait = false;
+            return true;
+        }
+        if (strcmp(msg, last)) /* say it again only when it changes */
+            sl_log(SL_LOG_WARN, "kafka source: waiting for the model; nothing is consumed meanwhile",
+                   SL_KS("model", s->cfg.model), SL_KS("detail", msg),
+                   SL_KS("hint", "create it: POST /v1/models or sluice model create"));
+        snprintf(last, sizeof(last), "%s", msg);
+        for (int i = 0; i < 10 && !atomic_load(&s->stop); i++) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return false;
+}
+
 static void *source_main(void *arg)
 {
     sl_kafka_source *s = arg;
+    if (s->model_wait && !wait_for_model(s))
+        return NULL;
     double last_tick = sl_mono_seconds();
     while (!atomic_load(&s->stop)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
@@ -715,6 +750,9 @@ static sl_err props_each(const char *props, conf_ctx *cc)
     return SL_OK;
 }
 
+/* The model's schema from models_dir/NAME.json (where POST /v1/models and `sluice model create`
+ * put it, as for ingest's ?model=), and the CSV header from its fields unless columns= gives
+ * one. SL_RETRY: no such model (yet); SL_INVALID: it does not parse. */
 static sl_err load_model(sl_kafka_source *s, char *msg, size_t msgn)
 {
     char path[1400];
@@ -724,13 +762,39 @@ static sl_err load_model(sl_kafka_source *s, char *msg, size_t msgn)
     sl_buf_init(&b, 0);
     sl_err err = sl_read_file(path, &b, (size_t)4 << 20);
     char emsg[256] = "";
+    if (err == SL_RETRY) {
+        sl_buf_release(&b);
+        snprintf(msg, msgn, "model '%s' not found (looked for %.300s)", s->cfg.model, path);
+        return SL_RETRY;
+    }
     if (!err)
         err = sl_schema_from_json((const char *)b.ptr, b.len, &s->model, emsg, sizeof(emsg));
     sl_buf_release(&b);
-    if (err)
+    if (err) {
         snprintf(msg, msgn, "model '%s' (%.300s): %s", s->cfg.model, path,
                  emsg[0] ? emsg : "cannot be read");
-    return err ? SL_INVALID : SL_OK;
+        return SL_INVALID;
+    }
+    if (s->cfg.format == SL_FMT_CSV && !s->cfg.columns[0]) {
+        size_t o = 0;
+        for (size_t i = 0; i < s->model->nfields && o < sizeof(s->header); i++)
+            o += (size_t)snprintf(s->header + o, sizeof(s->header) - o, "%s%s", i ? "," : "",
+                                  s->model->fields[i].name);
+    }
+    return SL_OK;
+}
+
+static sl_err subscribe(sl_kafka_source *s, char *msg, size_t msgn)
+{
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, s->cfg.topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t kerr = rd_kafka_subscribe(s->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (kerr) {
+        snprintf(msg, msgn, "cannot subscribe to %s: %s", s->cfg.topic, rd_kafka_err2str(kerr));
+        return SL_INVALID;
+    }
+    return SL_OK;
 }
 
 void sl_kafka_source_stop(sl_kafka_source *s)
@@ -766,18 +830,16 @@ sl_err sl_kafka_source_start(const sl_kafka_source_config *c, const sl_kafka_sou
     const char *fp = getenv("SLUICE_TEST_KAFKA_CRASH_AFTER_PUBLISH");
     s->crash_after = fp ? strtol(fp, NULL, 10) : 0;
     s->env.stage_dir = s->stage_dir;
-    if (c->model[0] && load_model(s, msg, msgn)) {
-        sl_kafka_source_stop(s);
-        return SL_INVALID;
-    }
-    if (c->format == SL_FMT_CSV) {
-        if (c->columns[0]) {
-            snprintf(s->header, sizeof(s->header), "%s", c->columns);
-        } else {
-            size_t o = 0;
-            for (size_t i = 0; i < s->model->nfields && o < sizeof(s->header); i++)
-                o += (size_t)snprintf(s->header + o, sizeof(s->header) - o, "%s%s", i ? "," : "",
-                                      s->model->fields[i].name);
+    if (c->format == SL_FMT_CSV && c->columns[0])
+        snprintf(s->header, sizeof(s->header), "%s", c->columns);
+    if (c->model[0]) {
+        sl_err merr = load_model(s, msg, msgn);
+        if (merr == SL_RETRY) { /* not created yet: the thread waits for it (wait_for_model) */
+            s->model_wait = true;
+            msg[0] = 0;
+        } else if (merr) {
+            sl_kafka_source_stop(s);
+            return SL_INVALID;
         }
     }
     if (env->metrics) {
@@ -834,12 +896,7 @@ sl_err sl_kafka_source_start(const sl_kafka_source_config *c, const sl_kafka_sou
         return SL_INVALID;
     }
     rd_kafka_poll_set_consumer(s->rk);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, c->topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t kerr = rd_kafka_subscribe(s->rk, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (kerr) {
-        snprintf(msg, msgn, "cannot subscribe to %s: %s", c->topic, rd_kafka_err2str(kerr));
+    if (!s->model_wait && subscribe(s, msg, msgn)) {
         rd_kafka_destroy(s->rk);
         s->rk = NULL;
         sl_kafka_source_stop(s);

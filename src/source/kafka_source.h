@@ -14,8 +14,12 @@
  * a second one. Without an intent, files are cut at `batch` messages, at `max_bytes`, or when
  * the oldest buffered message is `age` seconds old.
  *
- * The schema comes from a model (model=NAME: DATA/models/NAME.json) or is inferred from each
- * file's own messages (so a rewritten file gets the same schema). CSV without a model needs
+ * The schema comes from a model (model=NAME: DATA/models/NAME.json, the file POST /v1/models
+ * and `sluice model create` write, as for ingest's ?model=) or is inferred from each file's own
+ * messages (so a rewritten file gets the same schema, but two files of a topic may differ).
+ * With a model every file has the model's schema and a message that does not fit it goes to
+ * _rejects with its reason (counted in sluice_kafka_source_rejected_total). A model not created
+ * yet is waited for: nothing is consumed until it exists. CSV without a model needs
  * columns=a,b,c (the header the messages lack).
  *
  * Threads: one consumer thread per source; start/stop from one thread.
@@ -52,7 +56,7 @@ SL_NODISCARD sl_err sl_kafka_url_parse(const char *url, sl_kafka_source_config *
 typedef struct {
     sl_file_sink *files;    /* borrowed; must outlive the source */
     const char *stage_dir;  /* staged files (same file system as a local sink's directory) */
-    const char *models_dir; /* model=NAME is models_dir/NAME.json */
+    const char *models_dir; /* model=NAME is models_dir/NAME.json (read until it exists) */
     sl_pq_opts po;
     sl_metrics *metrics;    /* may be NULL */
     const char *props;      /* extra librdkafka properties (KAFKA_PROPERTIES), may be NULL */
@@ -61,7 +65,8 @@ typedef struct {
 typedef struct sl_kafka_source sl_kafka_source;
 
 /* Starts the consumer thread. The broker need not be up (the consumer connects in the
- * background and logs what fails). SL_INVALID (configuration, model) with msg. */
+ * background and logs what fails), nor the model exist yet (see above). SL_INVALID
+ * (configuration, a model that does not parse) with msg. */
 SL_NODISCARD sl_err sl_kafka_source_start(const sl_kafka_source_config *c,
                                           const sl_kafka_source_env *env,
                                           sl_kafka_source **out, char *msg, size_t msgn);

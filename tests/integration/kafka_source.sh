@@ -8,6 +8,9 @@
 #  2. two instances in one group split the partitions; one is killed (kill -9) mid-batch while
 #     messages are being produced, then restarted: every message exactly once in the files,
 #     no two files overlap.
+#  3. model=NAME created through POST /v1/models after the start (the source waits for it):
+#     every file has the model's schema, a message violating it is rejected with its reason and
+#     counted; without a model the schema is inferred per file (and differs).
 # Each check prints "ok - ..." or "not ok - ...".
 set -uo pipefail
 : "${SL_BIN:?set by ctest}" "${SL_SRC:?set by ctest}"
@@ -143,6 +146,62 @@ check "no two files of a partition overlap" no_overlap "$SH" ev2
 for p in A B; do kill -TERM "$(eval echo \$PID_$p)" 2>/dev/null; done
 wait "$PID_B"
 check "clean stop of B" eq "$?" 0
+mock_stop a
+
+# ---- 3. a model created through the API after the start: every file gets its schema ----
+# Inferred per file, `v` would be int64 in a file of whole numbers and double in the next; with
+# model=m3 both files have the model's schema, a message that does not fit it is rejected with
+# its reason and counted, the others are there once each.
+mock_start a --topic ev3:1 || exit 1
+python3 -c "
+import json
+for i in range(5): print(json.dumps({'id': i, 'name': 'w%d' % i, 'v': i}))
+print(json.dumps({'id': 'seven', 'name': 'bad', 'v': 1}))
+for i in range(5, 9): print(json.dumps({'id': i, 'name': 'f%d' % i, 'v': i + 0.5}))" |
+  kcat -P -b "$MOCK_BOOT" -t ev3 2>>"$T/kcat.err"
+D3=$T/three
+mkdir -p "$D3"
+P3=$(free_port)
+"$SLUICE" serve --listen "127.0.0.1:$P3" --data-dir "$D3" \
+  --source "kafka://$MOCK_BOOT/ev3?group=g3&model=m3&batch=5&age=30" >>"$D3.log" 2>&1 &
+PID_m=$!
+PIDS+=($PID_m)
+up3() { curl -s -o /dev/null "http://127.0.0.1:$P3/healthz"; }
+wait_for 20 up3
+waiting() { grep -q 'waiting for the model' "$D3.log"; }
+wait_for 10 waiting
+check "model not created yet: the source starts and waits for it (nothing consumed)" eq "$(ls "$D3"/out/ev3/*.parquet 2>/dev/null | wc -l)" 0
+r=$(curl -s -w ' %{http_code}' -d '{"name":"m3","schema":{"fields":[{"name":"id","type":"int64","nullable":false},{"name":"name","type":"string"},{"name":"v","type":"double"}]}}' "http://127.0.0.1:$P3/v1/models")
+check "model m3 created through POST /v1/models" contains "$r" ' 201'
+two_files() { [ "$(ls "$D3"/out/ev3/*.parquet 2>/dev/null | wc -l)" = 2 ]; }
+wait_for 30 two_files
+check "two files of 5 messages each" eq "$(cd "$D3/out/ev3" && ls *.parquet | tr '\n' ' ')" "ev3-0-0-4.parquet ev3-0-5-9.parquet "
+schema_of() { Q "SELECT name, type, converted_type, logical_type FROM parquet_schema('$1') ORDER BY name" | tr -d '\n'; }
+s1=$(schema_of "$D3/out/ev3/ev3-0-0-4.parquet")
+s2=$(schema_of "$D3/out/ev3/ev3-0-5-9.parquet")
+check "both files have the same schema (DuckDB parquet_schema)" eq "$s1" "$s2"
+check "... the model's: v is DOUBLE though the first file's values are whole numbers" eq "$(Q "SELECT typeof(v) AS t FROM read_parquet('$D3/out/ev3/ev3-0-0-4.parquet') LIMIT 1")" '{"t":"DOUBLE"}'
+check "the other messages once each (9 rows, 9 ids)" eq "$(rows "$D3/out" ev3)" "9 9"
+rej=$(cat "$D3"/out/ev3/_rejects/*.ndjson 2>/dev/null)
+check "the message violating the model is rejected: offset, field and reason" contains "$rej" '{"topic":"ev3","partition":0,"offset":5,'
+check "... with its field and reason" python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["field"] == "id" and len(r.get("reason") or r.get("message") or "") > 5, r' "$rej"
+check "... counted: sluice_kafka_source_rejected_total 1" contains "$(curl -s "http://127.0.0.1:$P3/metrics")" 'sluice_kafka_source_rejected_total{topic="ev3",partition="0"} 1'
+kill -TERM "$PID_m"
+wait "$PID_m"
+check "clean stop" eq "$?" 0
+# the same messages without a model: the schemas differ between the files (why model= matters)
+D3b=$T/three-b
+start y "$D3b" "kafka://$MOCK_BOOT/ev3?group=g3b&batch=5&age=30"
+two_b() { [ "$(ls "$D3b"/out/ev3/*.parquet 2>/dev/null | wc -l)" = 2 ]; }
+wait_for 30 two_b
+t1=$(Q "SELECT typeof(v) AS t FROM read_parquet('$D3b/out/ev3/ev3-0-0-4.parquet') LIMIT 1")
+t2=$(Q "SELECT typeof(v) AS t FROM read_parquet('$D3b/out/ev3/ev3-0-5-9.parquet') LIMIT 1")
+check "without a model, v is inferred per file ($t1 vs $t2)" [ "$t1" != "$t2" ]
+kill -TERM "$PID_y"
+wait "$PID_y"
 mock_stop a
 
 # ---- configuration errors ----

@@ -154,9 +154,10 @@ tsan_jobs() {
   return $rc
 }
 step "models and jobs under TSan" tsan_jobs
-# the Kafka sink (lanes producing, the poll thread counting delivery reports) and the Kafka
-# source (consumer thread, rebalance callbacks, file publishing) under TSan, on the mock cluster
-# with a broker outage in the middle
+# the Kafka sink (lanes producing, the poll thread counting delivery reports and replacing the
+# producer after a fatal error) and the Kafka source (consumer thread, rebalance callbacks, file
+# publishing) under TSan, on the mock cluster with a broker outage in the middle; then a broker
+# down at start (the sink watch thread beside HTTP threads reading its reason)
 tsan_kafka() {
   local t rc=0 port spid
   t=$(mktemp -d)
@@ -185,6 +186,8 @@ for i in range(3000): print(json.dumps({'id': i, 'v': i * 0.5}))" | kcat -P -b "
     mock_cmd k down 1
     sleep 2.5
     mock_cmd k up 1
+    sleep 0.5
+    mock_cmd k err 0 45 1 # a fatal producer error under load: a new producer (kafka_sink.c)
     wait "${loads[@]}" 2>/dev/null
     for _ in $(seq 1 100); do
       curl -s "http://127.0.0.1:$port/readyz" | grep -q '"ready":true' && break
@@ -199,6 +202,23 @@ for i in range(3000): print(json.dumps({'id': i, 'v': i * 0.5}))" | kcat -P -b "
     wait "$spid" || { echo "tsan_kafka: sluice exit $?"; exit 1; }
     grep -q 'sluice_kafka_source_files_total{topic="src"' "$t/metrics" || { echo "tsan_kafka: no source files"; exit 1; }
     [ -s "$t/acks.a" ] || { echo "tsan_kafka: nothing acknowledged"; exit 1; }
+    grep -q 'new producer ready' "$t/log" || { echo "tsan_kafka: no producer restart after the fatal error"; exit 1; }
+    # broker down at start: the sink watch thread re-checks while requests read its reason
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$PWD/tests/support/tsan_librdkafka.supp" SLUICE_SINK=kafka \
+      KAFKA_BROKERS=127.0.0.1:1 SLUICE_KAFKA_TIMEOUT=2 build/tsan/sluice serve --listen "127.0.0.1:$port" --data-dir "$t/d2" \
+      --flush-interval 0.3 >>"$t/log" 2>&1 &
+    spid=$!
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+    curl -s "http://127.0.0.1:$port/readyz" | grep -q 'kafka sink not reachable' || { echo "tsan_kafka: readyz without the start check's reason"; exit 1; }
+    for i in $(seq 1 20); do
+      curl -s "http://127.0.0.1:$port/readyz" >/dev/null
+      printf 'a\n%d\n' "$i" | curl -s -o /dev/null -H 'Content-Type: text/csv' --data-binary @- "http://127.0.0.1:$port/v1/streams/w/ingest"
+      sleep 0.2
+    done
+    curl -s "http://127.0.0.1:$port/readyz" | grep -q 'kafka_unavailable' || { echo "tsan_kafka: readyz does not say kafka_unavailable"; exit 1; }
+    kill -TERM "$spid"
+    wait "$spid" || { echo "tsan_kafka: sluice (broker down) exit $?"; exit 1; }
   ) || rc=1
   if [ $rc -ne 0 ] || grep -q "ThreadSanitizer" "$t/log"; then
     grep -A30 "ThreadSanitizer" "$t/log" | head -60

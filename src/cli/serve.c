@@ -128,7 +128,7 @@ static const opt opts[] = {
     {"s3-concurrency", "SLUICE_S3_CONCURRENCY", NULL, K_S3, 0, "parts of one file uploaded at once (default 4)"},
     {"s3-retry-seconds", "SLUICE_S3_RETRY_SECONDS", NULL, K_S3, 0, "time one upload retries transient errors (5xx, 429, SlowDown, timeouts) with backoff and jitter before the stream is marked failing and retried from the WAL (default 20)"},
     {"s3-manifest", "SLUICE_S3_MANIFEST", NULL, K_S3, 0, "true: also write KEY.manifest.json after each object (default false)"},
-    {"source", "SLUICE_SOURCE", NULL, K_SOURCE, 0, "also consume kafka://BROKERS/TOPIC?group=NAME[&format=json|csv&model=M&columns=a,b&batch=N&age=S] into Parquet files TOPIC/TOPIC-PARTITION-FIRST-LAST.parquet (see docs/kafka.md)"},
+    {"source", "SLUICE_SOURCE", NULL, K_SOURCE, 0, "also consume kafka://BROKERS/TOPIC?group=NAME[&format=json|csv&model=M&columns=a,b&batch=N&age=S] into Parquet files TOPIC/TOPIC-PARTITION-FIRST-LAST.parquet; model=M (from POST /v1/models, waited for if not there yet) gives every file M's schema, else types are inferred per file (see docs/kafka.md)"},
     {"kafka-brokers", "KAFKA_BROKERS", NULL, K_KAFKA, 0, "Kafka bootstrap servers HOST:PORT,... for the kafka sink (default 127.0.0.1:9092)"},
     {"kafka-topic", "SLUICE_KAFKA_TOPIC", NULL, K_KAFKA, 0, "topic of a stream's rows, {stream} = the stream's name (default {stream}); rejected rows go to TOPIC.dlq"},
     {"kafka-format", "SLUICE_KAFKA_FORMAT", NULL, K_KAFKA, 0, "message value: json (an object per row, default), csv (a CSV line) or raw (the first column's bytes)"},
@@ -136,7 +136,7 @@ static const opt opts[] = {
     {"kafka-partitions", "SLUICE_KAFKA_PARTITIONS", NULL, K_KAFKA, 0, "partitions of topics sluice creates (Admin API; default 1)"},
     {"kafka-replication", "SLUICE_KAFKA_REPLICATION", NULL, K_KAFKA, 0, "replication factor of topics sluice creates (default 1)"},
     {"kafka-create-topics", "SLUICE_KAFKA_CREATE_TOPICS", NULL, K_KAFKA, 0, "true: create each topic and its .dlq with the Admin API (default true; else broker auto-creation)"},
-    {"kafka-timeout", "SLUICE_KAFKA_TIMEOUT", NULL, K_KAFKA, 0, "seconds a message may wait for the broker's acknowledgement before the unit is retried from the WAL (default 30)"},
+    {"kafka-timeout", "SLUICE_KAFKA_TIMEOUT", NULL, K_KAFKA, 0, "seconds a message may wait for the broker's acknowledgement before the unit is retried from the WAL (default 30); /readyz says Kafka is down from the start, without waiting for it"},
     {"kafka-properties", "KAFKA_PROPERTIES", NULL, K_KAFKA, 0, "librdkafka properties passed through, key=value;key=value (e.g. compression.type=zstd)"},
     {"kafka-security-protocol", "KAFKA_SECURITY_PROTOCOL", NULL, K_KAFKA, 0, "security.protocol: plaintext, ssl, sasl_plaintext, sasl_ssl"},
     {"kafka-sasl-mechanism", "KAFKA_SASL_MECHANISM", NULL, K_KAFKA, 0, "sasl.mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"},
@@ -725,9 +725,12 @@ int sl_cli_serve(int argc, char **argv)
         goto out;
     sl_server *srv = NULL;
     char msg[1024] = "";
+    sl_unit_sink_factory *kafka_units = st.made[kind_index("kafka")]; /* borrowed below */
     sl_err oerr = sl_server_open(&st.cfg, &srv, msg, sizeof(msg));
     /* the server owns the sinks now, opened or not */
     memset(st.made, 0, sizeof(st.made));
+    if (!oerr && kafka_units)
+        sl_unit_kafka_metrics(kafka_units, srv->metrics);
     st.cfg.sink = NULL;
     if (oerr) {
         sl_log(SL_LOG_ERROR, "cannot start", SL_KS("error", msg));

@@ -13,7 +13,18 @@
  * not answer CreateTopics, like librdkafka's mock cluster, falls back to broker-side
  * auto-creation on the first produce).
  *
- * Lock order: kf->mu only (tracks and the last broker error live under it).
+ * Fatal errors: the idempotent producer can fail for good (rd_kafka_fatal_error: a sequence
+ * desynchronization with the broker, a fenced producer, ...); every later produce fails with
+ * _FATAL. The poll thread then makes a new producer from the same configuration: it purges the
+ * old one's queued and in-flight messages (their failed delivery reports make the units' commits
+ * fail, so the lanes replay those units from the WAL), takes rk_lock for writing, drops every
+ * unit sink's topic handles (they belong to the old handle; produce makes them again), destroys
+ * the old producer and creates the new one. Logged and counted
+ * (sluice_kafka_producer_restarts_total). A replayed unit may repeat messages the old producer
+ * had delivered (at-least-once for that unit, as for any failed unit).
+ *
+ * Lock order: rk_lock (read: anything using rk or its own sink's topic handles; write: only
+ * replacing the producer), then kf->mu (tracks, the last broker error, the list of sinks).
  */
 #define _GNU_SOURCE
 #include "sink/kafka_sink.h"
@@ -33,14 +44,21 @@
 #include "util/buf.h"
 #include "util/log.h"
 
+typedef struct ksink ksink;
+
 typedef struct {
     sl_unit_sink_factory base;
     sl_kafka_config cfg;
-    rd_kafka_t *rk;
+    pthread_rwlock_t rk_lock; /* rk, admin_q and the sinks' topic handles */
+    rd_kafka_t *rk;           /* NULL only if making a new producer failed (retried) */
     rd_kafka_queue_t *admin_q;
+    rd_kafka_conf_t *conf;    /* template of every producer (rd_kafka_new takes a copy) */
+    ksink *sinks;             /* unit sinks made by this factory (under mu) */
     pthread_t poller;
     bool poller_started;
     atomic_bool stop;
+    atomic_bool fatal;        /* the producer reported a fatal error: replace it */
+    _Atomic(sl_mseries *) m_restarts;
     pthread_mutex_t mu;
     pthread_cond_t cv;       /* a track's count changed */
     char last_error[400];    /* last error the client reported (connection refused, ...) */
@@ -54,9 +72,10 @@ typedef struct {
     bool abandoned;
 } track;
 
-typedef struct {
+struct ksink {
     sl_unit_sink base;
     kfactory *f;
+    ksink *next; /* in f->sinks */
     char *stream;
     const sl_schema *schema;
     char topic[256], dlq[260];
@@ -68,7 +87,7 @@ typedef struct {
     sl_buf val, key;
     size_t *ends, ends_cap; /* end offset of each encoded row in val */
     size_t *kends, kends_cap;
-} ksink;
+};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -283,6 +302,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
         f->all_down = true;
     pthread_mutex_unlock(&f->mu);
+    if (err == RD_KAFKA_RESP_ERR__FATAL)
+        atomic_store(&f->fatal, true); /* the poll thread replaces the producer */
     sl_log(SL_LOG_DEBUG, "kafka client error", SL_KS("error", rd_kafka_err2name(err)),
            SL_KS("detail", reason));
 }
@@ -319,10 +340,100 @@ static void admin_result(rd_kafka_event_t *ev)
     }
 }
 
+/* A producer (and its admin result queue) from the factory's configuration template. */
+static sl_err new_producer(kfactory *f, char *errstr, size_t errn)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(f->conf);
+    if (!conf) {
+        snprintf(errstr, errn, "out of memory");
+        return SL_NOMEM;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errn);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return SL_INVALID;
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    if (!q) {
+        rd_kafka_destroy(rk);
+        snprintf(errstr, errn, "out of memory");
+        return SL_NOMEM;
+    }
+    f->rk = rk;
+    f->admin_q = q;
+    return SL_OK;
+}
+
+/* Under rk_lock (write), or with no other thread left. */
+static void drop_producer_locked(kfactory *f)
+{
+    pthread_mutex_lock(&f->mu);
+    for (ksink *s = f->sinks; s; s = s->next) {
+        if (s->rkt)
+            rd_kafka_topic_destroy(s->rkt);
+        if (s->rkt_dlq)
+            rd_kafka_topic_destroy(s->rkt_dlq);
+        s->rkt = s->rkt_dlq = NULL;
+        s->topics_asked = false;
+    }
+    pthread_mutex_unlock(&f->mu);
+    if (f->admin_q)
+        rd_kafka_queue_destroy(f->admin_q);
+    if (f->rk)
+        rd_kafka_destroy(f->rk);
+    f->admin_q = NULL;
+    f->rk = NULL;
+}
+
+/* On the poll thread, after a fatal error: see "Fatal errors" at the top. */
+static void restart_producer(kfactory *f)
+{
+    char why[512] = "";
+    rd_kafka_resp_err_t ferr = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (f->rk) {
+        ferr = rd_kafka_fatal_error(f->rk, why, sizeof(why));
+        /* fail what is queued or in flight, and serve those delivery reports here: the units'
+         * commits see the failures and their lanes replay them on the new producer */
+        rd_kafka_purge(f->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        for (int i = 0; i < 100 && rd_kafka_outq_len(f->rk) > 0; i++)
+            rd_kafka_poll(f->rk, 50);
+        sl_log(SL_LOG_ERROR, "kafka: fatal producer error; making a new producer (the units in "
+                             "flight are sent again from the WAL)",
+               SL_KS("error", rd_kafka_err2name(ferr)), SL_KS("detail", why),
+               SL_KS("brokers", f->cfg.brokers));
+    }
+    char errstr[512] = "";
+    pthread_rwlock_wrlock(&f->rk_lock);
+    if (f->rk) { /* what a produce call blocked on a full queue added meanwhile */
+        rd_kafka_purge(f->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        for (int i = 0; i < 100 && rd_kafka_outq_len(f->rk) > 0; i++)
+            rd_kafka_poll(f->rk, 50);
+    }
+    drop_producer_locked(f);
+    sl_err err = new_producer(f, errstr, sizeof(errstr));
+    pthread_rwlock_unlock(&f->rk_lock);
+    if (err) { /* f->fatal stays set: tried again on the next round */
+        sl_log(SL_LOG_ERROR, "kafka: cannot make a new producer; retrying",
+               SL_KS("error", errstr));
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+        return;
+    }
+    atomic_store(&f->fatal, false);
+    sl_mseries *m = atomic_load(&f->m_restarts);
+    if (m)
+        sl_mseries_inc(m);
+    sl_log0(SL_LOG_INFO, "kafka: new producer ready");
+}
+
 static void *poll_main(void *arg)
 {
     kfactory *f = arg;
     while (!atomic_load(&f->stop)) {
+        if (atomic_load(&f->fatal))
+            restart_producer(f);
+        if (!f->rk) /* only this thread changes f->rk */
+            continue;
         rd_kafka_poll(f->rk, 50);
         rd_kafka_event_t *ev = rd_kafka_queue_poll(f->admin_q, 0);
         if (ev) {
@@ -377,6 +488,7 @@ static void drop_track(ksink *s)
         free(t);
 }
 
+/* Under rk_lock (read). */
 static void ask_topics(ksink *s)
 {
     kfactory *f = s->f;
@@ -407,8 +519,10 @@ static sl_err k_begin(sl_unit_sink *us, const sl_unit *u, sl_sink_error *e)
     (void)e;
     ksink *s = (ksink *)us;
     drop_track(s);
-    if (!s->topics_asked)
+    pthread_rwlock_rdlock(&s->f->rk_lock);
+    if (!s->topics_asked && s->f->rk)
         ask_topics(s);
+    pthread_rwlock_unlock(&s->f->rk_lock);
     s->cur = calloc(1, sizeof(*s->cur));
     if (!s->cur) {
         snprintf(e->message, sizeof(e->message), "out of memory");
@@ -417,9 +531,35 @@ static sl_err k_begin(sl_unit_sink *us, const sl_unit *u, sl_sink_error *e)
     return SL_OK;
 }
 
-static sl_err produce(ksink *s, rd_kafka_topic_t *rkt, const void *val, size_t vn,
-                      const void *key, size_t kn, rd_kafka_headers_t *hdrs, sl_sink_error *e)
+/* The sink's topic handles on the current producer (made again after a new producer). Under
+ * rk_lock (read); only the sink's own thread gets here. */
+static sl_err topics_ready(ksink *s, sl_sink_error *e)
 {
+    kfactory *f = s->f;
+    if (!f->rk) {
+        snprintf(e->message, sizeof(e->message), "kafka_unavailable: no Kafka producer (making "
+                                                  "a new one failed; retrying)");
+        e->retryable = true;
+        return SL_RETRY;
+    }
+    if (!s->rkt)
+        s->rkt = rd_kafka_topic_new(f->rk, s->topic, NULL);
+    if (!s->rkt_dlq)
+        s->rkt_dlq = rd_kafka_topic_new(f->rk, s->dlq, NULL);
+    if (!s->rkt || !s->rkt_dlq) {
+        snprintf(e->message, sizeof(e->message), "cannot use topic %.100s: %s", s->topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        e->retryable = false;
+        return SL_INVALID;
+    }
+    return SL_OK;
+}
+
+/* Under rk_lock (read), after topics_ready(). dlq: to the dead-letter topic. */
+static sl_err produce(ksink *s, bool dlq, const void *val, size_t vn, const void *key,
+                      size_t kn, rd_kafka_headers_t *hdrs, sl_sink_error *e)
+{
+    rd_kafka_topic_t *rkt = dlq ? s->rkt_dlq : s->rkt;
     track *t = s->cur;
     pthread_mutex_lock(&s->f->mu);
     t->outstanding++;
@@ -438,14 +578,16 @@ static sl_err produce(ksink *s, rd_kafka_topic_t *rkt, const void *val, size_t v
         t->outstanding--;
         t->produced--;
         pthread_mutex_unlock(&s->f->mu);
-        if (rd_kafka_fatal_error(s->f->rk, NULL, 0)) {
-            char why[256];
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            char why[256] = "";
             rd_kafka_fatal_error(s->f->rk, why, sizeof(why));
-            snprintf(e->message, sizeof(e->message), "the Kafka producer failed for good: %s",
+            atomic_store(&s->f->fatal, true); /* (if the error callback has not said it yet) */
+            snprintf(e->message, sizeof(e->message),
+                     "the Kafka producer hit a fatal error (%.300s); a new producer is being "
+                     "made and the unit is sent again",
                      why);
-            snprintf(e->hint, sizeof(e->hint), "restart sluice (rows wait in the WAL)");
-            e->retryable = false;
-            return SL_IO;
+            e->retryable = true;
+            return SL_RETRY;
         }
         unavailable(s->f, e, "producing to the topic failed", rd_kafka_err2str(err));
         return SL_RETRY;
@@ -532,20 +674,21 @@ static sl_err k_rows(sl_unit_sink *us, const sl_batch *b, uint64_t seq, sl_sink_
                  sl_strerror(err));
         return err;
     }
+    pthread_rwlock_rdlock(&s->f->rk_lock);
+    err = topics_ready(s, e);
     size_t v0 = 0, k0 = 0;
-    for (size_t r = 0; r < n; r++) {
+    for (size_t r = 0; r < n && !err; r++) {
         size_t v1 = s->ends[r];
         size_t k1 = s->key_col >= 0 ? s->kends[r] : 0;
         bool has_key = s->key_col >= 0 && !(b->cols[s->key_col].valid &&
                                              !b->cols[s->key_col].valid[r]);
-        err = produce(s, s->rkt, s->val.ptr + v0, v1 - v0, has_key ? s->key.ptr + k0 : NULL,
+        err = produce(s, false, s->val.ptr + v0, v1 - v0, has_key ? s->key.ptr + k0 : NULL,
                       has_key ? k1 - k0 : 0, row_headers(s, seq + r), e);
-        if (err)
-            return err;
         v0 = v1;
         k0 = k1;
     }
-    return SL_OK;
+    pthread_rwlock_unlock(&s->f->rk_lock);
+    return err;
 }
 
 /* Top-level member `key` of a rejects NDJSON line (flat object: strings, numbers, null) as
@@ -608,7 +751,9 @@ static sl_err k_rejects(sl_unit_sink *us, const uint8_t *nd, size_t n, uint64_t 
     ksink *s = (ksink *)us;
     size_t off = 0;
     uint64_t i = 0;
-    while (off < n) {
+    pthread_rwlock_rdlock(&s->f->rk_lock);
+    sl_err err = topics_ready(s, e);
+    while (off < n && !err) {
         const uint8_t *nl = memchr(nd + off, '\n', n - off);
         size_t end = nl ? (size_t)(nl - nd) : n;
         const uint8_t *line = nd + off;
@@ -624,14 +769,13 @@ static sl_err k_rejects(sl_unit_sink *us, const uint8_t *nd, size_t n, uint64_t 
             char num[24];
             int nn = snprintf(num, sizeof(num), "%" PRIu64, seq + i);
             rd_kafka_header_add(h, "sluice.seq", -1, num, nn);
-            sl_err err = produce(s, s->rkt_dlq, line, len, NULL, 0, h, e);
-            if (err)
-                return err;
+            err = produce(s, true, line, len, NULL, 0, h, e);
             i++;
         }
         off = end + 1;
     }
-    return SL_OK;
+    pthread_rwlock_unlock(&s->f->rk_lock);
+    return err;
 }
 
 static sl_err k_commit(sl_unit_sink *us, uint64_t row1, uint64_t rej1, sl_sink_error *e)
@@ -680,10 +824,19 @@ static void k_destroy(sl_unit_sink *us)
 {
     ksink *s = (ksink *)us;
     drop_track(s);
+    pthread_rwlock_rdlock(&s->f->rk_lock); /* (a new producer drops every sink's handles) */
+    pthread_mutex_lock(&s->f->mu);
+    for (ksink **pp = &s->f->sinks; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    pthread_mutex_unlock(&s->f->mu);
     if (s->rkt)
         rd_kafka_topic_destroy(s->rkt);
     if (s->rkt_dlq)
         rd_kafka_topic_destroy(s->rkt_dlq);
+    pthread_rwlock_unlock(&s->f->rk_lock);
     sl_schema_destroy(s->key_schema);
     sl_buf_release(&s->val);
     sl_buf_release(&s->key);
@@ -767,14 +920,17 @@ static sl_err k_create(sl_unit_sink_factory *uf, const char *stream, const sl_sc
         err = SL_INVALID;
         goto fail;
     }
-    s->rkt = rd_kafka_topic_new(f->rk, s->topic, NULL);
-    s->rkt_dlq = rd_kafka_topic_new(f->rk, s->dlq, NULL);
-    if (!s->rkt || !s->rkt_dlq) {
-        snprintf(e->message, sizeof(e->message), "cannot use topic %.100s: %s", s->topic,
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        err = SL_INVALID;
+    /* read lock only: a stream may be made on an HTTP thread, which must not wait behind a
+     * lane blocked on a full producer queue (only a new producer takes the write lock) */
+    pthread_rwlock_rdlock(&f->rk_lock);
+    pthread_mutex_lock(&f->mu);
+    s->next = f->sinks; /* from here on a new producer drops its topic handles */
+    f->sinks = s;
+    pthread_mutex_unlock(&f->mu);
+    err = f->rk ? topics_ready(s, e) : SL_OK; /* (no producer: made at the first rows) */
+    pthread_rwlock_unlock(&f->rk_lock);
+    if (err)
         goto fail;
-    }
     *out = &s->base;
     return SL_OK;
 fail:
@@ -786,7 +942,10 @@ static sl_err k_check(sl_unit_sink_factory *uf, sl_sink_error *e)
 {
     kfactory *f = (kfactory *)uf;
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(f->rk, 0, NULL, &md, 3000);
+    pthread_rwlock_rdlock(&f->rk_lock);
+    rd_kafka_resp_err_t err = f->rk ? rd_kafka_metadata(f->rk, 0, NULL, &md, 3000)
+                                    : RD_KAFKA_RESP_ERR__FATAL;
+    pthread_rwlock_unlock(&f->rk_lock);
     if (md)
         rd_kafka_metadata_destroy(md);
     if (err) {
@@ -801,17 +960,29 @@ static void k_factory_destroy(sl_unit_sink_factory *uf)
     kfactory *f = (kfactory *)uf;
     if (f->poller_started) {
         /* deliver what can be delivered before closing (bounded) */
-        rd_kafka_flush(f->rk, 5000);
+        if (f->rk)
+            rd_kafka_flush(f->rk, 5000);
         atomic_store(&f->stop, true);
         pthread_join(f->poller, NULL);
     }
-    if (f->admin_q)
-        rd_kafka_queue_destroy(f->admin_q);
-    if (f->rk)
-        rd_kafka_destroy(f->rk);
+    drop_producer_locked(f); /* every unit sink is gone: no other thread left */
+    if (f->conf)
+        rd_kafka_conf_destroy(f->conf);
+    pthread_rwlock_destroy(&f->rk_lock);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
     free(f);
+}
+
+void sl_unit_kafka_metrics(sl_unit_sink_factory *uf, sl_metrics *m)
+{
+    kfactory *f = (kfactory *)uf;
+    sl_mfamily *fam = sl_metrics_family(m, SL_M_COUNTER, "sluice_kafka_producer_restarts_total",
+                                        "Kafka producers replaced after a fatal error (units in "
+                                        "flight sent again from the WAL).",
+                                        NULL, NULL, 0);
+    if (fam)
+        atomic_store(&f->m_restarts, sl_mfamily_series0(fam));
 }
 
 typedef struct {
@@ -841,6 +1012,12 @@ sl_err sl_unit_kafka_factory(const sl_kafka_config *c, sl_unit_sink_factory **ou
     f->base.check = k_check;
     f->base.destroy = k_factory_destroy;
     f->cfg = *c;
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* a new producer must not wait behind a stream of lanes producing */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&f->rk_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
     char errstr[512] = "", tmo[24];
@@ -871,15 +1048,14 @@ sl_err sl_unit_kafka_factory(const sl_kafka_config *c, sl_unit_sink_factory **ou
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
-    f->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!f->rk) {
-        rd_kafka_conf_destroy(conf);
+    f->conf = conf; /* kept: each producer gets a copy */
+    err = new_producer(f, errstr, sizeof(errstr));
+    if (err) {
         snprintf(e->message, sizeof(e->message), "cannot create the Kafka producer: %.400s", errstr);
         k_factory_destroy(&f->base);
-        return SL_INVALID;
+        return err;
     }
-    f->admin_q = rd_kafka_queue_new(f->rk);
-    if (!f->admin_q || pthread_create(&f->poller, NULL, poll_main, f)) {
+    if (pthread_create(&f->poller, NULL, poll_main, f)) {
         snprintf(e->message, sizeof(e->message), "cannot start the Kafka poll thread");
         k_factory_destroy(&f->base);
         return SL_NOMEM;

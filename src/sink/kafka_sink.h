@@ -10,6 +10,10 @@
  * retries within one producer session). Every message carries headers `sluice.stream` and
  * `sluice.seq` (the row's sequence number in the stream) so a consumer can drop such repeats.
  *
+ * A fatal producer error (enable.idempotence: sequence desynchronization, fenced producer)
+ * does not need a restart of sluice: the factory replaces its producer and the units in flight
+ * are sent again from the WAL (see kafka_sink.c, "Fatal errors").
+ *
  * Thread-safety: the factory may be used from any lane; one unit sink per lane (see
  * unit_sink.h).
  */
@@ -18,6 +22,7 @@
 
 #include <stdbool.h>
 
+#include "metrics/metrics.h"
 #include "sink/unit_sink.h"
 
 typedef enum { SL_KAFKA_JSON, SL_KAFKA_CSV, SL_KAFKA_RAW } sl_kafka_format;
@@ -49,6 +54,11 @@ SL_NODISCARD sl_err sl_kafka_config_set(sl_kafka_config *c, const char *env, con
  * and the units' commits report it). */
 SL_NODISCARD sl_err sl_unit_kafka_factory(const sl_kafka_config *c, sl_unit_sink_factory **out,
                                           sl_sink_error *e);
+
+/* Counts the producer's restarts after fatal errors in m, as
+ * sluice_kafka_producer_restarts_total (the series is made at once, so it shows 0). uf is a
+ * factory of sl_unit_kafka_factory; m must outlive it. */
+void sl_unit_kafka_metrics(sl_unit_sink_factory *uf, sl_metrics *m);
 
 /* Splits "k=v;k=v" (';' or newline separated) and calls set(k, v) for each; a malformed item
  * stops with SL_INVALID. Also used by the Kafka source. */

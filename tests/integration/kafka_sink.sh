@@ -148,6 +148,28 @@ wait_for 40 ready
 got710() { [ "$(summary orders)" = "710 710" ]; }
 wait_for 30 got710
 check "after the outage: 710 messages, each once" eq "$(summary orders)" "710 710"
+
+# ---- a fatal producer error: the broker answers the head-of-line Produce request with
+# OUT_OF_ORDER_SEQUENCE_NUMBER, which librdkafka's idempotent producer treats as fatal (a real
+# one, rd_kafka_fatal_error, not a test hook); sluice makes a new producer and the lane sends the
+# unit again, no restart of sluice ----
+check "metrics: no producer restart so far" contains "$(curl -s "$URL/metrics")" 'sluice_kafka_producer_restarts_total 0'
+mock_cmd a err 0 45 1
+check "mock: next Produce fails with OUT_OF_ORDER_SEQUENCE_NUMBER" true
+python3 -c "
+print('id,name,amount')
+for i in range(50): print('%d,fatal %d,2.00' % (9500 + i, i))" >"$T/f.csv"
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/f.csv" "$URL/v1/streams/orders/ingest?model=orders")
+check "ingest -> 200" contains "$r" ' 200'
+got760() { [ "$(summary orders | cut -d' ' -f2)" = 760 ]; }
+wait_for 40 got760
+check "fatal error: logged with librdkafka's reason" contains "$(cat "$D.log")" 'fatal producer error; making a new producer'
+check "... the reason names the sequence error" contains "$(grep 'fatal producer error' "$D.log")" 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+check "... sluice_kafka_producer_restarts_total 1" contains "$(curl -s "$URL/metrics")" 'sluice_kafka_producer_restarts_total 1'
+s760=$(summary orders)
+check "... the unit sent again by the new producer: all 760 rows there ($s760: messages, distinct)" eq "$(cut -d' ' -f2 <<<"$s760")" 760
+wait_for 20 ready
+check "... ready again, same process" ready
 stop_server
 check "clean stop" [ $? -eq 0 ]
 

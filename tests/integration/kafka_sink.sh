@@ -123,12 +123,14 @@ check "DLQ: both rejected rows with line, column, field, code, stream, reason he
 # ---- idempotence: injected retriable Produce errors do not duplicate ----
 mock_cmd a err 0 6 3 && mock_cmd a err 0 19 3
 check "mock: Produce errors queued (NOT_LEADER x3, NOT_ENOUGH_REPLICAS x3)" true
-for k in 1 2 3 4 5; do
+# post_orders N FIRST NAME: N rows with ids FIRST.. to stream orders; prints the answer, status
+post_orders() {
   python3 -c "
 print('id,name,amount')
-for i in range(100): print('%d,row %d,%d.00' % (1000 * $k + i, i, i))" >"$T/b.csv"
-  curl -s -o /dev/null -H 'Content-Type: text/csv' --data-binary @"$T/b.csv" "$URL/v1/streams/orders/ingest?model=orders"
-done
+for i in range($1): print('%d,$3 %d,1.00' % ($2 + i, i))" >"$T/o.csv"
+  curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/o.csv" "$URL/v1/streams/orders/ingest?model=orders"
+}
+for k in 1 2 3 4 5; do post_orders 100 $((1000 * k)) row >/dev/null; done
 got510() { [ "$(summary orders)" = "510 510" ]; }
 wait_for 30 got510
 check "after injected errors: 510 messages, 510 distinct (retries deduplicated)" eq "$(summary orders)" "510 510"
@@ -136,10 +138,7 @@ check "after injected errors: 510 messages, 510 distinct (retries deduplicated)"
 # ---- broker outage mid-stream, longer than the delivery timeout ----
 mock_cmd a down 1
 check "mock: broker 1 down" true
-python3 -c "
-print('id,name,amount')
-for i in range(200): print('%d,late %d,1.00' % (9000 + i, i))" >"$T/c.csv"
-r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/c.csv" "$URL/v1/streams/orders/ingest?model=orders")
+r=$(post_orders 200 9000 late)
 check "ingest during the outage -> 200" contains "$r" ' 200'
 wait_for 15 not_ready
 check "readyz reports the outage" contains "$(curl -s "$URL/readyz")" 'kafka_unavailable'
@@ -156,10 +155,7 @@ check "after the outage: 710 messages, each once" eq "$(summary orders)" "710 71
 check "metrics: no producer restart so far" contains "$(curl -s "$URL/metrics")" 'sluice_kafka_producer_restarts_total 0'
 mock_cmd a err 0 45 1
 check "mock: next Produce fails with OUT_OF_ORDER_SEQUENCE_NUMBER" true
-python3 -c "
-print('id,name,amount')
-for i in range(50): print('%d,fatal %d,2.00' % (9500 + i, i))" >"$T/f.csv"
-r=$(curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @"$T/f.csv" "$URL/v1/streams/orders/ingest?model=orders")
+r=$(post_orders 50 9500 fatal)
 check "ingest -> 200" contains "$r" ' 200'
 got760() { [ "$(summary orders | cut -d' ' -f2)" = 760 ]; }
 wait_for 40 got760

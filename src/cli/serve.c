@@ -78,7 +78,7 @@ static const opt opts[] = {
     {"wal-max-bytes", "SLUICE_WAL_MAX_BYTES", NULL, K_BYTES, OFF(wal_max_bytes), "WAL size limit: over it new requests get 429, uploads wait (default 8G)"},
     {"wal-segment-bytes", "SLUICE_WAL_SEGMENT_BYTES", NULL, K_BYTES, OFF(wal_segment_bytes), "WAL segment size (default 64M)"},
     {"wal-sync", "SLUICE_WAL_SYNC", NULL, K_BOOL, OFF(wal_sync), "fdatasync the WAL before answering (default true; false is NOT durable, for benchmarks)"},
-    {"wal-writeback", "SLUICE_WAL_WRITEBACK", NULL, K_BYTES, OFF(wal_writeback_bytes), "start writing the WAL out to disk every this many bytes, so the fsync that acknowledges a request waits for less (default 0: only at fsync)"},
+    {"wal-writeback", "SLUICE_WAL_WRITEBACK", NULL, K_BYTES, OFF(wal_writeback_bytes), "start writing the WAL out to disk every this many bytes, so the fsync that acknowledges a request waits for less (default 1M; 0 = only at fsync)"},
     {"wal-direct", "SLUICE_WAL_DIRECT", NULL, K_BOOL, OFF(wal_direct), "write request bodies (WAL records >= 128 KiB) with O_DIRECT where the file system supports it (default false: on the VMs we measured buffered writes were faster)"},
     {"max-body-bytes", "SLUICE_MAX_BODY_BYTES", NULL, K_BYTES, OFF(max_body_bytes), "largest decoded request body, else 413 (default 1G)"},
     {"max-header-bytes", "SLUICE_MAX_HEADER_BYTES", NULL, K_BYTES, OFF(max_header_bytes), "largest total of request headers, else 431 (default 16K)"},

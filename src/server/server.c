@@ -44,7 +44,7 @@ void sl_serve_config_default(sl_serve_config *c)
     c->wal_max_bytes = (uint64_t)8 << 30;
     c->wal_segment_bytes = (uint64_t)64 << 20;
     c->wal_sync = true;
-    c->wal_writeback_bytes = 0; /* off until measured on a quiet machine (bench/wal_bench writeback) */
+    c->wal_writeback_bytes = (uint64_t)1 << 20; /* see wal.c "Early write-back" */
     c->wal_direct = false; /* measured slower here: see wal.c "Direct I/O" */
     c->max_body_bytes = (uint64_t)1 << 30;
     c->max_header_bytes = 16384;

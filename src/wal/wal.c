@@ -69,7 +69,10 @@
  * (sync_file_range SYNC_FILE_RANGE_WRITE, which does not wait for the device), so the disk
  * works while the caller goes on parsing the next piece, and the group-commit fdatasync at the
  * end of a request waits only for the last bytes. Durability does not depend on it: only
- * fdatasync publishes durable_lsn; a write-back error surfaces at that fdatasync.
+ * fdatasync publishes durable_lsn; a write-back error surfaces at that fdatasync. Measured
+ * (sluice serve, 2M JSON Lines rows in 8 MiB requests from 2 clients, quiet 2-core VM): the
+ * time spent in fdatasync per run 0.91 s without, 0.74 s with 1 MiB, 0.69 s with 256 KiB;
+ * PostgreSQL's WAL writer does the same by default (wal_writer_flush_after = 1MB).
  *
  * Threads and locks. Lock order: release_mu -> mu. `mu` guards every mutable field below
  * (segment list, active file, LSNs, counters); it is held during write(2) of a record and

@@ -62,7 +62,7 @@ tsan_convert() {
   return $rc
 }
 # the server under TSan: HTTP threads, group commit, lanes and the column pool, with several
-# streams at once, a flush by rows and by age, and a graceful stop
+# streams at once, a flush by rows, by age and for commit waiters, and a graceful stop
 tsan_serve() {
   local t rc=0 port spid
   t=$(mktemp -d)
@@ -76,6 +76,11 @@ tsan_serve() {
       --rows-per-request 150 --clients 3 --duration 4 --ack-log "$t/acks.$s" --quiet >/dev/null 2>&1 &
   done
   curl -s "http://127.0.0.1:$port/metrics" >/dev/null
+  # commit waiters (GET /v1/streams/NAME?wait_rows=..) against the lanes flushing for them
+  sleep 1
+  for w in 1000 3000 6000; do
+    curl -s -o /dev/null "http://127.0.0.1:$port/v1/streams/a?wait_rows=$w&timeout=2" &
+  done
   wait $(jobs -p | grep -v "^$spid$") 2>/dev/null
   kill -TERM "$spid"
   wait "$spid" || rc=$?

@@ -97,7 +97,7 @@ static const opt opts[] = {
     {"routes", "SLUICE_ROUTES", NULL, K_ROUTES, 0, "per-stream sinks, e.g. events=postgres,logs*=s3 (a name, or a prefix ending in *); other streams use --sink"},
     {"postgres-url", "POSTGRES_URL", "SLUICE_PG_URL", K_PG, 0, "PostgreSQL for the postgres sink, e.g. postgresql://user:pass@host:5432/db (seed 004)"},
     {"pg-table", "SLUICE_PG_TABLE", NULL, K_PG, 0, "table of the postgres sink; {stream} = the stream name (default {stream}); created if missing"},
-    {"pg-key", "SLUICE_PG_KEY", NULL, K_PG, 0, "conflict key column (INSERT ... ON CONFLICT DO NOTHING); default event_id when the stream has it"},
+    {"pg-key", "SLUICE_PG_KEY", NULL, K_PG, 0, "conflict key column (INSERT ... ON CONFLICT DO NOTHING) for every stream; default: the event_key of the stream's model (fixed when the stream is created), else event_id when the stream has it"},
     {"pg-schema", "SLUICE_PG_SCHEMA", NULL, K_PG, 0, "PostgreSQL schema of the tables (default public)"},
     {"pg-connect-timeout", "SLUICE_PG_CONNECT_TIMEOUT", NULL, K_PG, 0, "seconds (default 5)"},
     {"mysql-url", "MYSQL_URL", "SLUICE_MYSQL_URL", K_MYPROJ, 0, "MariaDB/MySQL for the best-effort projection of the PostgreSQL events table, e.g. mysql://user:pass@host:3306/db (seed 004); needs POSTGRES_URL"},
@@ -110,8 +110,8 @@ static const opt opts[] = {
     {"amqp-url", "AMQP_URL", NULL, K_AMQP, 0, "RabbitMQ for the amqp sink, e.g. amqp://user:pass@host:5672/vhost (seed 004)"},
     {"amqp-exchange", "SLUICE_AMQP_EXCHANGE", NULL, K_AMQP, 0, "exchange of the amqp sink (default: the default exchange, with a durable queue per routing key)"},
     {"amqp-routing-key", "SLUICE_AMQP_ROUTING_KEY", NULL, K_AMQP, 0, "routing key; {stream} = the stream name (default {stream})"},
-    {"amqp-source-queue", "SLUICE_AMQP_SOURCE_QUEUE", NULL, K_AMQP, 0, "consume this RabbitMQ queue (AMQP_URL) into POST /v1/events; messages acked once durable in the WAL"},
-    {"amqp-prefetch", "SLUICE_AMQP_PREFETCH", NULL, K_AMQP, 0, "unacked messages the RabbitMQ source holds at most, and its batch size (default 500)"},
+    {"amqp-source-queue", "SLUICE_AMQP_SOURCE_QUEUE", NULL, K_AMQP, 0, "consume this RabbitMQ queue (AMQP_URL) into POST /v1/events; messages acked once the stream's sink committed them (unacked, hence redelivered, until then)"},
+    {"amqp-prefetch", "SLUICE_AMQP_PREFETCH", NULL, K_AMQP, 0, "unacked messages the RabbitMQ source holds at most (basic.qos); it posts batches of half as many (default 500)"},
     {"amqp-timeout", "SLUICE_AMQP_TIMEOUT", NULL, K_AMQP, 0, "seconds to connect and to wait for publisher confirms (default 30)"},
     {"events-stream", "SLUICE_EVENTS_STREAM", NULL, K_EVENTS, 0, "stream that POST /v1/events writes (default events)"},
     {"events-missing-id", "SLUICE_EVENTS_MISSING_ID", NULL, K_EVENTS, 0, "event without event_id: reject (422, default) or generate (a UUIDv7)"},
@@ -541,8 +541,12 @@ static void help(FILE *f)
             "rows are delivered as Parquet to DIR/out/NAME/dt=DAY/part-SEG-FIRST-LAST.parquet,\n"
             "bad rows to DIR/out/NAME/_rejects/ (mode=dlq) or refused with 422 (mode=strict).\n"
             "With S3_BUCKET (or --sink s3) files go to s3://BUCKET/PREFIX/NAME/dt=DAY/hour=HH/.\n"
-            "Endpoints: GET / /v1/streams /metrics /healthz /readyz. SIGTERM/SIGINT: finish\n"
-            "requests in flight, flush, exit 0.\n"
+            "POST /v1/events takes JSON events (all or nothing; ?mode=dlq: good ones in, bad\n"
+            "ones to the stream's dead letters). Answers name the stream row numbers the\n"
+            "request got (\"seq\":{\"first\",\"last\"}); GET /v1/streams/NAME tells the rows\n"
+            "committed by the sink (?wait_rows=N&timeout=S waits for rows [0, N) and flushes\n"
+            "them now). Endpoints: GET / /v1/streams /v1/streams/NAME /metrics /healthz\n"
+            "/readyz. SIGTERM/SIGINT: finish requests in flight, flush, exit 0.\n"
             "\n"
             "Each setting: --flag VALUE, or the environment variable, or KEY=VALUE in the\n"
             "--config file (environment names). Flags beat the environment, which beats the file.\n\n");

@@ -298,8 +298,13 @@ static sl_err put_base64(sl_buf *b, const uint8_t *p, size_t n)
 
 sl_err sl_reject_format_ndjson(sl_buf *out, const sl_reject *rej)
 {
+    return sl_reject_format_ndjson_coded(out, rej, sl_row_code_name(rej->code), -1);
+}
+
+sl_err sl_reject_format_ndjson_coded(sl_buf *out, const sl_reject *rej, const char *code,
+                                     int64_t index)
+{
     size_t len0 = out->len;
-    const char *code = sl_row_code_name(rej->code);
     sl_err err = sl_buf_printf(out, "{\"line\":%llu,\"column\":", (unsigned long long)rej->line);
     if (!err)
         err = rej->column ? sl_buf_printf(out, "%u", rej->column) : sl_buf_puts(out, "null");
@@ -309,7 +314,11 @@ sl_err sl_reject_format_ndjson(sl_buf *out, const sl_reject *rej)
         err = rej->field ? sl_buf_json_str(out, rej->field, strlen(rej->field))
                          : sl_buf_puts(out, "null");
     if (!err)
-        err = sl_buf_printf(out, ",\"code\":\"%s\",\"reason\":", code);
+        err = sl_buf_puts(out, ",\"code\":");
+    if (!err)
+        err = sl_buf_json_str(out, code, strlen(code));
+    if (!err)
+        err = sl_buf_puts(out, ",\"reason\":");
     if (!err) {
         const char *msg = rej->message ? rej->message : sl_row_code_message(rej->code);
         char reason[sizeof(((sl_row_err *)0)->detail) + 128];
@@ -319,6 +328,8 @@ sl_err sl_reject_format_ndjson(sl_buf *out, const sl_reject *rej)
             snprintf(reason, sizeof(reason), "%s", msg);
         err = sl_buf_json_str(out, reason, strlen(reason));
     }
+    if (!err && index >= 0)
+        err = sl_buf_printf(out, ",\"index\":%lld", (long long)index);
     if (!err) {
         const uint8_t *raw = rej->raw;
         size_t n = raw ? rej->raw_len : 0;

@@ -97,5 +97,10 @@ size_t sl_convert_map_header(const sl_schema *schema, const char *const *names, 
  * column and field are null when unknown; raw is the record as a JSON string when it is valid
  * UTF-8, else the record goes in "raw_base64" instead. */
 SL_NODISCARD sl_err sl_reject_format_ndjson(sl_buf *out, const sl_reject *rej);
+/* The same with the code spelled by the caller (rej->code is not used; e.g. the events
+ * validator's own codes) and, when index >= 0, "index":N after "reason" (the record's 0-based
+ * position in its request). */
+SL_NODISCARD sl_err sl_reject_format_ndjson_coded(sl_buf *out, const sl_reject *rej,
+                                                  const char *code, int64_t index);
 
 #endif

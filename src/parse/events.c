@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "parse/coerce.h"
+#include "parse/convert.h"
 #include "parse/json.h"
 #include "parse/rowblock.h"
 #include "util/textfmt.h"
@@ -35,6 +36,7 @@ struct sl_events {
     uint64_t total, bad, generated;
     sl_event_error *errs;
     size_t nerrs;
+    sl_event_error last; /* the latest bad event's error, kept for its dead-letter line */
     uint8_t *scratch; /* decoded strings */
     size_t scratch_cap;
     char received[SL_TIMESTAMP_TEXT_MAX];
@@ -126,9 +128,7 @@ static void reject(sl_events *ev, uint64_t index, uint64_t line, uint32_t column
                    const char *code, const char *fmt, ...)
 {
     ev->bad++;
-    if (ev->nerrs >= ev->o.max_errors)
-        return;
-    sl_event_error *e = &ev->errs[ev->nerrs++];
+    sl_event_error *e = &ev->last;
     e->index = index;
     e->line = line;
     e->column = column;
@@ -138,6 +138,8 @@ static void reject(sl_events *ev, uint64_t index, uint64_t line, uint32_t column
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
+    if (ev->nerrs < ev->o.max_errors)
+        ev->errs[ev->nerrs++] = *e;
 }
 
 static const char *kind_name(const uint8_t *text, const sl_cell *c)
@@ -305,7 +307,7 @@ static sl_err one_event(sl_events *ev, size_t r, sl_buf *out)
                (int)(n < 40 ? n : 40), (const char *)p, why ? ": " : "", why ? why : "");
         return SL_OK;
     }
-    if (ev->bad)
+    if (ev->bad && !ev->o.dlq)
         return SL_OK; /* the request is rejected: no more output */
     char ts[SL_TIMESTAMP_TEXT_MAX];
     sl_format_timestamp(us, SL_UNIT_US, true, ts);
@@ -335,6 +337,23 @@ static sl_err one_event(sl_events *ev, size_t r, sl_buf *out)
     return err;
 }
 
+/* The dead-letter line of record r, whose error is ev->last (dlq mode). */
+static sl_err put_reject_line(sl_events *ev, size_t r, sl_buf *out)
+{
+    const sl_event_error *e = &ev->last;
+    sl_reject rej = {.line = e->line,
+                     .message = e->message,
+                     .detail = "",
+                     .field = e->field[0] ? e->field : NULL,
+                     .column = e->column,
+                     .raw = ev->b.text + ev->b.rec_off[r],
+                     .raw_len = ev->b.rec_len[r]};
+    sl_err err = sl_buf_putc(out, SL_EVENT_REJECT_MARK);
+    if (!err)
+        err = sl_reject_format_ndjson_coded(out, &rej, e->code, e->index);
+    return err;
+}
+
 static sl_err drain(sl_events *ev, bool eof, sl_buf *out)
 {
     for (;;) {
@@ -344,9 +363,14 @@ static sl_err drain(sl_events *ev, bool eof, sl_buf *out)
             return err;
         if (ev->b.nrows == 0)
             return SL_OK;
-        for (size_t r = 0; r < ev->b.nrows; r++)
-            if ((err = one_event(ev, r, out)))
+        for (size_t r = 0; r < ev->b.nrows; r++) {
+            uint64_t bad = ev->bad;
+            err = one_event(ev, r, out);
+            if (!err && ev->o.dlq && ev->bad > bad)
+                err = put_reject_line(ev, r, out);
+            if (err)
                 return err;
+        }
     }
 }
 

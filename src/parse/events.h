@@ -19,6 +19,13 @@
  * Once an event is bad nothing more is appended (the caller rejects the whole request), but
  * validation goes on so that every bad event is reported (the first max_errors in detail).
  *
+ * With dlq, good events are written as above and each bad event becomes a dead-letter line
+ * in its place, SL_EVENT_REJECT_MARK followed by the rejects-file object
+ *   #{"line":..,"column":..|null,"field":..|null,"code":..,"reason":..,"index":..,"raw":..}
+ * (raw: the event's text as sent, or raw_base64 when it is not UTF-8), which the body parser
+ * (server/body_parse.h, event_rejects) passes to the stream's dead letters as it is. Being
+ * part of what goes to the WAL, a replay gives the same dead letters with the same reasons.
+ *
  * Ownership: the validator owns its parser; `out` is the caller's. Thread-safety: one validator
  * per thread.
  */
@@ -49,7 +56,10 @@ typedef struct {
     int64_t received_us; /* received_at of every event (UTC microseconds) */
     size_t max_errors;   /* errors kept in detail */
     size_t max_record;   /* largest event in bytes (0 = 1 MiB) */
+    bool dlq;            /* bad events become dead-letter lines (see above) */
 } sl_events_opts;
+
+#define SL_EVENT_REJECT_MARK '#' /* first byte of a dead-letter line (never starts JSON) */
 
 typedef struct sl_events sl_events;
 

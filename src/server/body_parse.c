@@ -13,6 +13,7 @@
 
 #include "parse/convert.h"
 #include "parse/csv.h"
+#include "parse/events.h"
 #include "parse/infer.h"
 #include "parse/json.h"
 
@@ -29,6 +30,8 @@ struct sl_bodyp {
     sl_converter *cv;
     sl_rowblock blk;
     bool blk_ready;
+    bool event_rejects; /* sl_bodyp_event_rejects */
+    sl_buf kept;        /* event_rejects: the piece without its dead-letter lines */
     /* during a parse call */
     sl_buf *rejects;
     sl_body_result *res;
@@ -87,6 +90,7 @@ sl_err sl_bodyp_create(const sl_bodyp_opts *o, sl_bodyp **out)
     if (!p)
         return SL_NOMEM;
     p->o = *o;
+    sl_buf_init(&p->kept, 0);
     sl_csv_opts_default(&p->csv_opts);
     p->csv_opts.header = false;
     sl_err err;
@@ -138,6 +142,7 @@ void sl_bodyp_destroy(sl_bodyp *p)
     sl_json_destroy(p->json);
     sl_converter_destroy(p->cv);
     free(p->field_map);
+    sl_buf_release(&p->kept);
     if (p->blk_ready)
         sl_rowblock_release(&p->blk);
     free(p);
@@ -269,9 +274,59 @@ static sl_err start(sl_bodyp *p, uint64_t first_line)
     return SL_OK;
 }
 
+void sl_bodyp_event_rejects(sl_bodyp *p, bool on)
+{
+    p->event_rejects = on;
+}
+
+static bool has_mark_line(const uint8_t *data, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        if (data[i] == SL_EVENT_REJECT_MARK)
+            return true;
+        const uint8_t *nl = memchr(data + i, '\n', n - i);
+        if (!nl)
+            break;
+        i = (size_t)(nl - data) + 1;
+    }
+    return false;
+}
+
+/* Moves the dead-letter lines of data to rejects (counted in res) and the other lines to
+ * p->kept. */
+static sl_err split_marks(sl_bodyp *p, const uint8_t *data, size_t n, sl_buf *rejects,
+                          sl_body_result *res)
+{
+    p->kept.len = 0;
+    sl_err err = SL_OK;
+    for (size_t i = 0; !err && i < n;) {
+        const uint8_t *nl = memchr(data + i, '\n', n - i);
+        size_t end = nl ? (size_t)(nl - data) + 1 : n;
+        if (data[i] == SL_EVENT_REJECT_MARK) {
+            if (res)
+                res->rows_rejected++;
+            if (rejects)
+                err = sl_buf_append(rejects, data + i + 1, end - i - 1);
+            if (!err && rejects && !nl)
+                err = sl_buf_putc(rejects, '\n');
+        } else {
+            err = sl_buf_append(&p->kept, data + i, end - i);
+        }
+        i = end;
+    }
+    return err;
+}
+
 sl_err sl_bodyp_parse(sl_bodyp *p, const uint8_t *data, size_t n, uint64_t first_line,
                       sl_batch *out, sl_buf *rejects, sl_body_result *res)
 {
+    if (p->event_rejects && p->json && has_mark_line(data, n)) {
+        sl_err err = split_marks(p, data, n, rejects, res);
+        if (err || !p->kept.len)
+            return err;
+        data = p->kept.ptr;
+        n = p->kept.len;
+    }
     sl_err err = start(p, first_line);
     if (!err)
         err = p->csv ? sl_csv_feed(p->csv, data, n) : sl_json_feed(p->json, data, n);
@@ -282,7 +337,8 @@ sl_err sl_bodyp_parse_inplace(sl_bodyp *p, uint8_t *data, size_t n, size_t cap,
                               uint64_t first_line, sl_batch *out, sl_buf *rejects,
                               sl_body_result *res)
 {
-    if (p->csv || cap < n || cap - n < SL_BODYP_PAD)
+    if (p->csv || cap < n || cap - n < SL_BODYP_PAD ||
+        (p->event_rejects && has_mark_line(data, n))) /* (copies the lines that are events) */
         return sl_bodyp_parse(p, data, n, first_line, out, rejects, res);
     sl_err err = start(p, first_line);
     if (!err && sl_json_borrow(p->json, data, n, cap)) /* (bigger than max_buffer) */

@@ -53,6 +53,12 @@ void sl_bodyp_destroy(sl_bodyp *p); /* NULL is a no-op */
 SL_NODISCARD sl_err sl_bodyp_set_header(sl_bodyp *p, const uint8_t *hdr, size_t n, char *msg,
                                         size_t msgn);
 
+/* JSON, on: a line starting with SL_EVENT_REJECT_MARK is a dead-letter line of the events
+ * validator (parse/events.h, dlq): the rest of it goes to rejects as it is and counts as a
+ * rejected row. Set for each request or replay (a parser may be reused): on exactly for those
+ * logged with SL_TXNF_EVENT_REJECTS. */
+void sl_bodyp_event_rejects(sl_bodyp *p, bool on);
+
 /* Parses data[0..n), whole records starting at line first_line, appending the accepted rows to
  * out (a batch of the schema) and one NDJSON line per rejected row to rejects (may be NULL);
  * counts and the first reports go to res. SL_NOMEM; SL_FULL if a string column passed 4 GiB. */

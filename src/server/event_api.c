@@ -1,4 +1,4 @@
-/* event_api.c: events schema, media types and the 422 answer for POST /v1/events. */
+/* event_api.c: events schema, media types and the error lists of POST /v1/events answers. */
 #define _GNU_SOURCE
 #include "server/event_api.h"
 #include "server/server.h"
@@ -93,8 +93,17 @@ sl_err sl_event_rejected_body(const sl_events *ev, const char *stream, sl_buf *b
     if (!err)
         err = sl_buf_json_str(b, stream, strlen(stream));
     if (!err)
-        err = sl_buf_printf(b, ",\"events_accepted\":0,\"events_rejected\":%llu,\"errors\":[",
-                            bad);
+        err = sl_buf_printf(b, ",\"events_accepted\":0,\"events_rejected\":%llu,", bad);
+    if (!err)
+        err = sl_event_errors_json(ev, b);
+    if (!err)
+        err = sl_buf_puts(b, "}\n");
+    return err;
+}
+
+sl_err sl_event_errors_json(const sl_events *ev, sl_buf *b)
+{
+    sl_err err = sl_buf_puts(b, "\"errors\":[");
     size_t n = sl_events_nerrors(ev);
     for (size_t i = 0; !err && i < n; i++) {
         const sl_event_error *e = sl_events_error(ev, i);
@@ -104,6 +113,7 @@ sl_err sl_event_rejected_body(const sl_events *ev, const char *stream, sl_buf *b
             err = sl_http_report_tail(b, e->column, e->field, e->code, e->message);
     }
     if (!err)
-        err = sl_buf_printf(b, "],\"errors_truncated\":%s}\n", bad > n ? "true" : "false");
+        err = sl_buf_printf(b, "],\"errors_truncated\":%s",
+                            sl_events_bad(ev) > n ? "true" : "false");
     return err;
 }

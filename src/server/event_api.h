@@ -5,7 +5,9 @@
  * An events request is a stream ingest whose body is first validated and normalized by
  * parse/events.h into canonical NDJSON; that NDJSON is what goes to the WAL, so recovery and
  * the lane see ordinary JSON Lines of the events schema. A request with any bad event is
- * rejected whole (422, nothing logged as committed), like ingest's mode=strict.
+ * rejected whole (422, nothing logged as committed), like ingest's mode=strict. With
+ * ?mode=dlq the good events are ingested and each bad one becomes a dead-letter line of the
+ * stream (parse/events.h), answered 200 with the counts and the first errors.
  */
 #ifndef SL_SERVER_EVENT_API_H
 #define SL_SERVER_EVENT_API_H
@@ -28,5 +30,8 @@ bool sl_event_content_type_ok(const char *ct, char *why, size_t whyn);
  * "errors":[{"index":..,"line":..,"column":..,"field":..,"code":..,"message":..}],
  * "errors_truncated":..} */
 SL_NODISCARD sl_err sl_event_rejected_body(const sl_events *ev, const char *stream, sl_buf *b);
+/* "errors":[{"index":..,"line":..,"column":..,"field":..,"code":..,"message":..}],
+ * "errors_truncated":.. (the 422 body's list; also in the 200 answer of mode=dlq). */
+SL_NODISCARD sl_err sl_event_errors_json(const sl_events *ev, sl_buf *b);
 
 #endif

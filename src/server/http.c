@@ -51,9 +51,10 @@
 #define DRAIN_LIMIT ((uint64_t)4 << 20) /* body read and dropped before an early 429 */
 
 enum { R_NONE, R_INGEST, R_METRICS, R_HEALTHZ, R_READYZ, R_ROOT, R_STREAMS, R_NOTFOUND,
-       R_EVENTS, R_API };
-static const char *const route_names[] = {"none",   "ingest", "metrics", "healthz",  "readyz",
-                                          "root",   "streams", "not_found", "events", "api"};
+       R_EVENTS, R_API, R_STREAM };
+static const char *const route_names[] = {"none",   "ingest",  "metrics",   "healthz",
+                                          "readyz", "root",    "streams",   "not_found",
+                                          "events", "api",     "stream"};
 
 typedef struct http_state {
     struct MHD_Daemon *d;
@@ -509,6 +510,8 @@ static bool resolve_stream(req *r, const uint8_t *sample, size_t n)
         fail(r, 500, "out_of_memory", NULL, "out of memory");
         return false;
     }
+    /* a reused parser may come from a dlq events request: set it either way */
+    sl_bodyp_event_rejects(r->bp, (r->t->flags & SL_TXNF_EVENT_REJECTS) != 0);
     if (r->fmt == SL_FMT_CSV) {
         sl_err err = sl_bodyp_set_header(r->bp, r->hdr, r->hdr_len, msg, sizeof(msg));
         if (err) {
@@ -945,13 +948,31 @@ static void finish_decoding(req *r)
              "the compressed body ends in the middle of a stream");
 }
 
+/* "seq":{"first":F,"last":L} (the stream's row numbers the request got, inclusive; null when it
+ * got none) and "rejects_seq" likewise: a client compares them with the committed positions of
+ * GET /v1/streams/{stream} to learn when its rows are in the sink. */
+static sl_err put_seq(sl_buf *b, const uint64_t seq[4])
+{
+    sl_err err = SL_OK;
+    const char *name[2] = {"seq", "rejects_seq"};
+    for (int i = 0; !err && i < 2; i++) {
+        uint64_t first = seq[2 * i], n = seq[2 * i + 1];
+        if (n)
+            err = sl_buf_printf(b, "\"%s\":{\"first\":%llu,\"last\":%llu},", name[i],
+                                (unsigned long long)first, (unsigned long long)(first + n - 1));
+        else
+            err = sl_buf_printf(b, "\"%s\":null,", name[i]);
+    }
+    return err;
+}
+
 static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
 {
     sl_server *srv = r->srv;
     finish_decoding(r);
     if (r->ev && !r->fail_status && sl_events_finish(r->ev, &r->buf))
         fail(r, 500, "out_of_memory", NULL, "out of memory");
-    if (r->ev && !r->fail_status && sl_events_bad(r->ev)) {
+    if (r->ev && !r->fail_status && r->strict && sl_events_bad(r->ev)) {
         sl_buf b;
         sl_buf_init(&b, 0);
         if (sl_event_rejected_body(r->ev, r->stream, &b)) {
@@ -990,6 +1011,7 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
     sl_txn *t = r->t;
     t->nrows = r->res.rows_ok;
     t->nrejects = r->strict ? 0 : r->res.rows_rejected;
+    uint64_t seq[4] = {0, 0, 0, 0}; /* first row, rows, first reject, rejects: for the answer */
     if (t->ndata && (t->nrows || t->nrejects)) {
         sl_err err = sl_stream_commit(r->st, t);
         for (int tries = 0; err == SL_FULL && tries < 200; tries++) {
@@ -1019,6 +1041,10 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
             t->piece_rows = t->piece_rejs = NULL;
             t->piece_rej_bytes = NULL;
         }
+        seq[0] = t->first_row;
+        seq[1] = t->nrows;
+        seq[2] = t->first_reject;
+        seq[3] = t->nrejects;
         r->t = NULL;
         sl_stream_push(r->st, t);
         if (r->inflight) {
@@ -1045,6 +1071,8 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
                             (unsigned long long)r->res.rows_ok,
                             (unsigned long long)r->res.rows_rejected,
                             (unsigned long long)r->body_bytes);
+    if (!err)
+        err = put_seq(&b, seq);
     if (!err && r->res.rows_rejected) {
         char where[1400];
         srv->sink->describe(srv->sink, r->stream, where, sizeof(where) - 16);
@@ -1057,8 +1085,12 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
     }
     if (!err) /* durable, not yet delivered: say why */
         err = sl_http_sink_warning(&b, srv, "", ",");
+    if (!err && r->ev)
+        err = sl_buf_printf(&b, "\"events_accepted\":%llu,\"events_rejected\":%llu,",
+                            (unsigned long long)r->res.rows_ok,
+                            (unsigned long long)sl_events_bad(r->ev));
     if (!err)
-        err = put_reports(&b, r);
+        err = r->ev ? sl_event_errors_json(r->ev, &b) : put_reports(&b, r);
     if (!err)
         err = sl_buf_puts(&b, "}\n");
     return send_body(r, c, 200, "application/json", &b, false, 0, false);
@@ -1147,6 +1179,85 @@ static enum MHD_Result send_streams(req *r, struct MHD_Connection *c)
     return send_body(r, c, 200, "application/json", &b, false, 0, false);
 }
 
+/* A query argument as an unsigned number; false (with *bad set) when present but not one. */
+static bool query_u64(struct MHD_Connection *c, const char *name, uint64_t *out, bool *bad)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    if (!v)
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-') {
+        *bad = true;
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+/* GET /v1/streams/{stream}[?wait_rows=N&wait_rejects=M&timeout=S]: the stream's definition and
+ * where it is (rows/rejects acknowledged: next, and committed by the sink). With wait_*, the
+ * answer waits (at most timeout seconds, default 10, at most 60) until rows [0, N) and rejects
+ * [0, M) are committed, asking the lane to flush them now; "wait_satisfied" says whether they
+ * are. A client that got "seq":{"last":L} for a request waits with wait_rows=L+1. */
+static enum MHD_Result send_stream(req *r, struct MHD_Connection *c)
+{
+    sl_stream *st = sl_stream_find(r->srv, r->stream);
+    if (!st)
+        return send_error(r, c, 404, "stream_not_found", "see GET /v1/streams for the streams",
+                          "no stream named '%.80s'", r->stream);
+    uint64_t rows = 0, rejects = 0, timeout = 10;
+    bool bad = false;
+    bool wait = query_u64(c, "wait_rows", &rows, &bad);
+    wait |= query_u64(c, "wait_rejects", &rejects, &bad);
+    query_u64(c, "timeout", &timeout, &bad);
+    if (bad)
+        return send_error(r, c, 400, "bad_parameter",
+                          "wait_rows, wait_rejects and timeout (seconds) are whole numbers",
+                          "a query parameter is not a whole number");
+    if (timeout > 60)
+        timeout = 60;
+    sl_stream_pos pos;
+    bool ok = true;
+    if (wait)
+        ok = sl_stream_wait_committed(st, rows, rejects, (double)timeout, &pos);
+    else
+        sl_stream_progress(st, &pos);
+    const char *model = sl_stream_model(st);
+    char *schema = NULL;
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    sl_err err = sl_schema_to_json(sl_stream_schema(st), &schema);
+    if (!err)
+        err = sl_buf_puts(&b, "{\"name\":");
+    if (!err)
+        err = sl_buf_json_str(&b, r->stream, strlen(r->stream));
+    if (!err)
+        err = sl_buf_puts(&b, ",\"model\":");
+    if (!err)
+        err = model ? sl_buf_json_str(&b, model, strlen(model)) : sl_buf_puts(&b, "null");
+    /* the positions before the schema: a client reading a capped prefix still gets them */
+    if (!err)
+        err = sl_buf_printf(&b,
+                            ",\"rows\":{\"next\":%llu,\"committed\":%llu},"
+                            "\"rejects\":{\"next\":%llu,\"committed\":%llu}",
+                            (unsigned long long)pos.next_row,
+                            (unsigned long long)pos.committed_row,
+                            (unsigned long long)pos.next_reject,
+                            (unsigned long long)pos.committed_reject);
+    if (!err && wait)
+        err = sl_buf_printf(&b, ",\"wait_satisfied\":%s", ok ? "true" : "false");
+    if (!err)
+        err = sl_buf_printf(&b, ",\"schema\":%s}\n", schema);
+    free(schema);
+    if (err) {
+        sl_buf_release(&b);
+        return send_error(r, c, 500, "out_of_memory", NULL, "out of memory");
+    }
+    return send_body(r, c, 200, "application/json", &b, false, 0, false);
+}
+
 static enum MHD_Result send_root(req *r, struct MHD_Connection *c)
 {
     sl_buf b;
@@ -1155,7 +1266,7 @@ static enum MHD_Result send_root(req *r, struct MHD_Connection *c)
         &b,
         "{\"service\":\"sluice\",\"version\":\"%s\",\"build\":\"%s\",\"endpoints\":["
         "\"POST /ingest\",\"POST /v1/streams/{stream}/ingest\",\"POST /v1/events\",\"GET /v1/streams\","
-        "\"GET /metrics\",\"GET /healthz\",\"GET /readyz\"]}\n",
+        "\"GET /v1/streams/{stream}\",\"GET /metrics\",\"GET /healthz\",\"GET /readyz\"]}\n",
         sl_version(), sl_build_id());
     if (err) {
         sl_buf_release(&b);
@@ -1181,6 +1292,10 @@ static int route_of(const char *url, char *stream, size_t n)
             memcpy(stream, s, (size_t)(slash - s));
             stream[slash - s] = 0;
             return R_INGEST;
+        }
+        if (!slash && *s && strlen(s) < n) {
+            snprintf(stream, n, "%s", s);
+            return R_STREAM;
         }
         return R_NOTFOUND;
     }
@@ -1248,6 +1363,7 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
     case R_READYZ:
     case R_ROOT:
     case R_STREAMS:
+    case R_STREAM:
         if (!get)
             return send_error(r, c, 405, "method_not_allowed", "use GET", "%s %s is not allowed",
                               method, url);
@@ -1257,6 +1373,8 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
             return send_ready(r, c);
         if (r->route == R_STREAMS)
             return send_streams(r, c);
+        if (r->route == R_STREAM)
+            return send_stream(r, c);
         if (r->route == R_ROOT)
             return send_root(r, c);
         {
@@ -1416,16 +1534,17 @@ static enum MHD_Result first_call(req *r, struct MHD_Connection *c, const char *
     r->res.reports = r->reports;
     r->cached = true;
     r->at_start = true;
-    if (r->route == R_EVENTS) { /* all or nothing, known keys only, model fixed */
-        if (r->model[0] || (mode && strcmp(mode, "strict")))
-            return send_error(r, c, 400, "bad_parameter",
-                              "events have a fixed schema and are accepted all or nothing",
-                              "model= and mode=dlq do not apply to /v1/events");
-        r->strict = true;
+    if (r->route == R_EVENTS) { /* known keys only, model fixed; all or nothing by default */
+        if (r->model[0])
+            return send_error(r, c, 400, "bad_parameter", "events have a fixed schema",
+                              "model= does not apply to /v1/events");
+        /* strict unless the request asks for dlq: the server's SLUICE_MODE is for ingest */
+        bool dlq = mode && !strcmp(mode, "dlq");
+        r->strict = !dlq;
         r->unknown_reject = true;
-        r->t->flags = SL_TXNF_UNKNOWN_REJECT;
+        r->t->flags = SL_TXNF_UNKNOWN_REJECT | (dlq ? SL_TXNF_EVENT_REJECTS : 0);
         sl_events_opts eo = {srv->cfg.events_generate_ids, r->t->received_us,
-                             srv->cfg.max_errors, 0};
+                             srv->cfg.max_errors, 0, dlq};
         if (sl_events_create(&eo, &r->ev))
             return send_error(r, c, 500, "out_of_memory", NULL, "out of memory");
     }

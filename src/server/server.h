@@ -47,6 +47,7 @@
 #define SL_REC_COMMIT 2
 
 #define SL_TXNF_UNKNOWN_REJECT 1 /* JSON: unknown keys reject the row */
+#define SL_TXNF_EVENT_REJECTS 2  /* events in dlq mode: dead-letter lines (body_parse.h) */
 
 #define SL_MAX_ROUTES 32
 
@@ -151,6 +152,19 @@ SL_NODISCARD sl_err sl_stream_bodyp_take(sl_stream *st, sl_format fmt, bool unkn
 void sl_stream_bodyp_give(sl_stream *st, sl_format fmt, bool unknown_reject, sl_bodyp *p);
 const char *sl_stream_model(const sl_stream *st);
 const char *sl_stream_name(const sl_stream *st);
+/* Where a stream is: rows [0, next_row) and rejects [0, next_reject) are acknowledged (in the
+ * WAL); rows [0, committed_row) and rejects [0, committed_reject) are committed by the sink
+ * (the unit that holds them was flushed: in PostgreSQL, published as files, ...). */
+typedef struct {
+    uint64_t next_row, next_reject;
+    uint64_t committed_row, committed_reject;
+} sl_stream_pos;
+void sl_stream_progress(sl_stream *st, sl_stream_pos *out);
+/* Waits up to timeout seconds until rows [0, rows) and rejects [0, rejects) are committed, and
+ * asks the lane to flush its open unit as soon as it holds them (instead of at the flush
+ * interval). True if they are; *out is the position at return. Any thread. */
+bool sl_stream_wait_committed(sl_stream *st, uint64_t rows, uint64_t rejects, double timeout,
+                              sl_stream_pos *out);
 /* Assigns sequence numbers to t's rows and rejects and appends its COMMIT record. */
 SL_NODISCARD sl_err sl_stream_commit(sl_stream *st, sl_txn *t);
 /* Hands a durable committed txn to the lane (which owns it from now on). */

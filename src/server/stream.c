@@ -52,6 +52,7 @@ struct sl_stream {
     sl_server *srv;
     char *name;
     char *model;
+    char *key; /* event key column (the model's event_key at creation), or NULL */
     sl_schema *schema;
 
     pthread_mutex_t mu; /* counters and queue */
@@ -64,6 +65,14 @@ struct sl_stream {
     bool expect_set;
     bool stop;
     uint64_t backlog; /* txns pushed by recovery, not yet processed */
+    /* the committed watermark for readers (sl_stream_progress, sl_stream_wait_committed): rows
+     * [0, committed_row) and rejects [0, committed_reject) are in the sink, copied from the
+     * checkpoint's flushed positions after each flush; commit_cv is broadcast then */
+    uint64_t committed_row, committed_reject;
+    pthread_cond_t commit_cv;
+    /* a waiter wants rows [0, want_row) and rejects [0, want_reject) committed: the lane
+     * flushes as soon as its open unit holds them, not at the flush interval */
+    uint64_t want_row, want_reject;
 
     pthread_t thread;
     bool thread_started;
@@ -112,8 +121,8 @@ struct sl_stream {
     char fail_reason[1024];
     pthread_mutex_t fail_mu;
 
-    sl_mseries *m_flush_rows, *m_flush_bytes, *m_flush_age, *m_flush_stop, *m_flush_queue, *m_files_parquet,
-        *m_files_rejects, *m_out_bytes, *m_sink_fail;
+    sl_mseries *m_flush_rows, *m_flush_bytes, *m_flush_age, *m_flush_stop, *m_flush_queue,
+        *m_flush_wait, *m_files_parquet, *m_files_rejects, *m_out_bytes, *m_sink_fail;
 };
 
 static pthread_mutex_t ckpt_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -237,6 +246,46 @@ const char *sl_stream_model(const sl_stream *st)
 const char *sl_stream_name(const sl_stream *st)
 {
     return st->name;
+}
+
+void sl_stream_progress(sl_stream *st, sl_stream_pos *out)
+{
+    pthread_mutex_lock(&st->mu);
+    out->next_row = st->next_row;
+    out->next_reject = st->next_reject;
+    out->committed_row = st->committed_row;
+    out->committed_reject = st->committed_reject;
+    pthread_mutex_unlock(&st->mu);
+}
+
+bool sl_stream_wait_committed(sl_stream *st, uint64_t rows, uint64_t rejects, double timeout,
+                              sl_stream_pos *out)
+{
+    double end = sl_mono_seconds() + timeout;
+    pthread_mutex_lock(&st->mu);
+    bool done = st->committed_row >= rows && st->committed_reject >= rejects;
+    if (!done && timeout > 0 && (st->want_row < rows || st->want_reject < rejects)) {
+        /* ask the lane to flush as soon as its unit holds these (it may hold them already);
+         * signalled only when the target grows: a waiter polling the same target must not cut
+         * the lane's backoff short while the sink is down */
+        if (st->want_row < rows)
+            st->want_row = rows;
+        if (st->want_reject < rejects)
+            st->want_reject = rejects;
+        pthread_cond_signal(&st->cv);
+    }
+    while (!done && !st->stop && !atomic_load(&st->srv->stopping)) {
+        double left = end - sl_mono_seconds();
+        if (left <= 0)
+            break;
+        /* slices, so a shutdown (which does not signal this) is seen within 0.2 s */
+        struct timespec until = sl_deadline_after(left < 0.2 ? left : 0.2);
+        pthread_cond_timedwait(&st->commit_cv, &st->mu, &until);
+        done = st->committed_row >= rows && st->committed_reject >= rejects;
+    }
+    pthread_mutex_unlock(&st->mu);
+    sl_stream_progress(st, out);
+    return done;
 }
 
 /* Drops the parsed copy of a txn (it is parsed again from the WAL if needed). */
@@ -390,6 +439,8 @@ static sl_err ckpt_load(sl_server *srv)
         st->i_rej1 = sl_get_u64(q + 41);
         st->next_row = st->flushed_row;
         st->next_reject = st->flushed_reject;
+        st->committed_row = st->flushed_row;
+        st->committed_reject = st->flushed_reject;
     }
     err = SL_OK;
 out:
@@ -439,10 +490,12 @@ static void stream_free(sl_stream *st)
     sl_buf_release(&st->rec);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
+    pthread_cond_destroy(&st->commit_cv);
     pthread_mutex_destroy(&st->fail_mu);
     sl_schema_destroy(st->schema);
     free(st->name);
     free(st->model);
+    free(st->key);
     free(st);
 }
 
@@ -481,7 +534,8 @@ static sl_err resolve_partition(const sl_schema *schema, const char *list, size_
 }
 
 static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, const char *model,
-                         const char *partition, sl_stream **out, char *msg, size_t msgn)
+                         const char *partition, const char *key, sl_stream **out, char *msg,
+                         size_t msgn)
 {
     sl_stream *st = calloc(1, sizeof(*st));
     if (!st)
@@ -490,14 +544,16 @@ static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, co
     st->rj_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
+    pthread_cond_init(&st->commit_cv, NULL);
     pthread_mutex_init(&st->fail_mu, NULL);
     sl_buf_init(&st->scratch_rej, 0);
     sl_buf_init(&st->rec, 0);
     st->name = strdup(name);
     st->model = model ? strdup(model) : NULL;
+    st->key = key && key[0] ? strdup(key) : NULL;
     st->schema = schema;
     st->hint_bytes = calloc(schema->nfields ? schema->nfields : 1, sizeof(size_t));
-    if (!st->name || (model && !st->model) || !st->hint_bytes ||
+    if (!st->name || (model && !st->model) || (key && key[0] && !st->key) || !st->hint_bytes ||
         sl_batch_create(schema, &st->scratch)) {
         st->schema = NULL;
         stream_free(st);
@@ -531,6 +587,8 @@ static sl_err stream_new(sl_server *srv, const char *name, sl_schema *schema, co
     st->m_flush_stop = sl_mfamily_series(srv->m_flushes, lv);
     lv[1] = "queue";
     st->m_flush_queue = sl_mfamily_series(srv->m_flushes, lv);
+    lv[1] = "commit_wait";
+    st->m_flush_wait = sl_mfamily_series(srv->m_flushes, lv);
     lv[1] = "parquet";
     st->m_files_parquet = sl_mfamily_series(srv->m_files, lv);
     lv[1] = "rejects";
@@ -558,9 +616,9 @@ static sl_err registry_add(sl_server *srv, sl_stream *st)
 
 static void *lane_main(void *arg);
 
-/* The partition_by of model `name` as "a,b" ("" if none). */
-static sl_err model_partition(sl_server *srv, const char *name, char *out, size_t n, char *msg,
-                              size_t msgn)
+/* The partition_by of model `name` as "a,b" ("" if none) and its event_key ("" if none). */
+static sl_err model_extras(sl_server *srv, const char *name, char *out, size_t n, char *key,
+                           size_t keyn, char *msg, size_t msgn)
 {
     char path[1200];
     snprintf(path, sizeof(path), "%s/%s.json", srv->cfg.models_dir, name);
@@ -579,6 +637,12 @@ static sl_err model_partition(sl_server *srv, const char *name, char *out, size_
     }
     size_t used = 0;
     out[0] = '\0';
+    snprintf(key, keyn, "%s", m->event_key ? m->event_key : "");
+    if (strlen(key) + 1 >= keyn) {
+        snprintf(msg, msgn, "model '%s': the event_key name is too long", name);
+        sl_model_destroy(m);
+        return SL_INVALID;
+    }
     for (size_t i = 0; i < m->npartition_by && used < n; i++)
         used += (size_t)snprintf(out + used, n - used, "%s%s", i ? "," : "", m->partition_by[i]);
     sl_model_destroy(m);
@@ -604,9 +668,10 @@ sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *sche
     }
     /* the model's partition columns are part of the stream's definition from now on (a later
      * change of the model must not rename the files of a unit replayed after a crash) */
-    char partition[512] = "";
+    char partition[512] = "", key[256] = "";
     size_t pcols[SL_MAX_PARTITION], npc;
-    if (model && ((err = model_partition(srv, model, partition, sizeof(partition), msg, msgn)) ||
+    if (model && ((err = model_extras(srv, model, partition, sizeof(partition), key, sizeof(key),
+                                      msg, msgn)) ||
                   (err = resolve_partition(schema, partition, pcols, &npc, msg, msgn)))) {
         sl_schema_destroy(schema);
         goto out; /* nothing persisted for a stream that cannot work */
@@ -626,6 +691,10 @@ sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *sche
             snprintf(fname, sizeof(fname), "%s.partition", name);
             err = write_atomic(srv->streams_dir, fname, partition, strlen(partition));
         }
+        if (!err && key[0]) { /* the event key likewise (PostgreSQL's conflict key) */
+            snprintf(fname, sizeof(fname), "%s.key", name);
+            err = write_atomic(srv->streams_dir, fname, key, strlen(key));
+        }
     }
     free(json);
     if (err) {
@@ -633,7 +702,7 @@ sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *sche
         snprintf(msg, msgn, "cannot save the stream definition: %s", sl_strerror(err));
         goto out;
     }
-    err = stream_new(srv, name, schema, model, partition, &st, msg, msgn);
+    err = stream_new(srv, name, schema, model, partition, key, &st, msg, msgn);
     if (err)
         goto out;
     st->expect_set = true; /* a new stream starts at 0 */
@@ -753,8 +822,8 @@ static sl_err unit_begin(sl_stream *st, sl_sink_error *se)
 {
     if (st->unit_begun)
         return SL_OK;
-    sl_unit u = {st->name, st->schema, st->unit_row0, st->unit_rej0, st->unit_seg,
-                 st->unit_received_us, st->part_cols, st->npart};
+    sl_unit u = {st->name,    st->schema,           st->unit_row0, st->unit_rej0, st->unit_seg,
+                 st->unit_received_us, st->part_cols, st->npart,     st->key};
     sl_err err = st->us->begin(st->us, &u, se);
     st->unit_begun = err == SL_OK;
     return err;
@@ -961,6 +1030,11 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
     st->failures = 0;
     atomic_store(&st->failing, false);
     sl_server_sink_delivered(srv, st->us->kind);
+    pthread_mutex_lock(&st->mu);
+    st->committed_row = row1;
+    st->committed_reject = rej1;
+    pthread_cond_broadcast(&st->commit_cv);
+    pthread_mutex_unlock(&st->mu);
     sl_mseries_inc(why);
     if (row1 > row0) {
         sl_mseries_inc(st->m_files_parquet);
@@ -1050,6 +1124,7 @@ static sl_err reparse_piece(sl_stream *st, sl_txn *t, size_t i, sl_bodyp **bp,
         sl_bodyp_opts o = {st->schema, (sl_format)format, (flags & SL_TXNF_UNKNOWN_REJECT) != 0};
         if ((err = sl_bodyp_create(&o, bp)))
             return err;
+        sl_bodyp_event_rejects(*bp, (flags & SL_TXNF_EVENT_REJECTS) != 0);
         if (format == SL_FMT_CSV) {
             char msg[256];
             if ((err = sl_bodyp_set_header(*bp, d + SL_DATA_HDR, hl, msg, sizeof(msg)))) {
@@ -1064,6 +1139,14 @@ static sl_err reparse_piece(sl_stream *st, sl_txn *t, size_t i, sl_bodyp **bp,
     memset(res, 0, sizeof(*res));
     return sl_bodyp_parse(*bp, d + SL_DATA_HDR + hl, n - SL_DATA_HDR - hl, first_line,
                           st->scratch, &st->scratch_rej, res);
+}
+
+/* A waiter's rows and rejects are all in the open unit (and some not yet committed). Caller
+ * holds st->mu; pos_* are the lane's own. */
+static bool want_reached(const sl_stream *st)
+{
+    return (st->want_row > st->committed_row || st->want_reject > st->committed_reject) &&
+           st->pos_row >= st->want_row && st->pos_rej >= st->want_reject;
 }
 
 static sl_err lane_txn(sl_stream *st, sl_txn *t)
@@ -1124,6 +1207,12 @@ static sl_err lane_txn(sl_stream *st, sl_txn *t)
         return unit_flush(st, st->m_flush_rows);
     if (!st->has_intent && st->unit_open && st->unit_bytes >= st->srv->cfg.target_file_bytes)
         return unit_flush(st, st->m_flush_bytes);
+    /* a commit waiter's rows are all in: flush now, even if more txns are queued */
+    pthread_mutex_lock(&st->mu);
+    bool wanted = !st->has_intent && st->unit_open && want_reached(st);
+    pthread_mutex_unlock(&st->mu);
+    if (wanted)
+        return unit_flush(st, st->m_flush_wait);
     /* QUEUE_CAPACITY counts rows until they are published: when this stream holds half of it
      * in its open file (or the server is near the limit), publish now rather than stall the
      * clients until BATCH_SIZE or the flush interval */
@@ -1184,7 +1273,7 @@ static void *lane_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&st->mu);
         sl_txn *t = NULL;
-        bool stop = false;
+        bool stop = false, flush_for_waiter = false;
         for (;;) {
             sl_txn *h = st->q_head;
             if (h && (!st->expect_set ||
@@ -1208,6 +1297,10 @@ static void *lane_main(void *arg)
                        SL_KS("stream", st->name), SL_KU("expected_row", st->expect_row),
                        SL_KU("queued_row", h->first_row));
                 stop = true;
+                break;
+            }
+            if (st->unit_open && !st->has_intent && want_reached(st)) {
+                flush_for_waiter = true;
                 break;
             }
             if (st->unit_open && !st->has_intent) {
@@ -1250,7 +1343,7 @@ static void *lane_main(void *arg)
             if (!err)
                 break;
         } else {
-            err = unit_flush(st, st->m_flush_age);
+            err = unit_flush(st, flush_for_waiter ? st->m_flush_wait : st->m_flush_age);
         }
         if (err) {
             if (err != SL_OK && !atomic_load(&st->failing)) {
@@ -1281,6 +1374,17 @@ static void *lane_main(void *arg)
 }
 
 /* ---- registry load, recovery, start/stop ------------------------------------------------ */
+
+/* The text of DATA/streams/NAME.SUFFIX (NUL-terminated in b), or NULL if absent or empty. */
+static const char *definition_part(sl_server *srv, const char *name, const char *suffix,
+                                   sl_buf *b)
+{
+    char path[1400];
+    snprintf(path, sizeof(path), "%s/%s.%s", srv->streams_dir, name, suffix);
+    if (sl_read_file(path, b, 4096) == SL_OK && b->len && !sl_buf_putc(b, 0))
+        return (const char *)b->ptr;
+    return NULL;
+}
 
 sl_err sl_streams_load(sl_server *srv)
 {
@@ -1316,20 +1420,17 @@ sl_err sl_streams_load(sl_server *srv)
             sl_log(SL_LOG_ERROR, "cannot load a stream definition", SL_KS("path", path),
                    SL_KS("error", emsg[0] ? emsg : sl_strerror(err)));
         } else {
-            snprintf(path, sizeof(path), "%s/%s.model", srv->streams_dir, name);
-            char *model = NULL;
-            if (sl_read_file(path, &mb, 4096) == SL_OK && mb.len && !sl_buf_putc(&mb, 0))
-                model = (char *)mb.ptr;
-            snprintf(path, sizeof(path), "%s/%s.partition", srv->streams_dir, name);
-            sl_buf pb;
+            sl_buf pb, kb;
             sl_buf_init(&pb, 0);
-            const char *partition = NULL;
-            if (sl_read_file(path, &pb, 4096) == SL_OK && pb.len && !sl_buf_putc(&pb, 0))
-                partition = (const char *)pb.ptr;
+            sl_buf_init(&kb, 0);
+            const char *model = definition_part(srv, name, "model", &mb);
+            const char *partition = definition_part(srv, name, "partition", &pb);
+            const char *key = definition_part(srv, name, "key", &kb);
             sl_stream *st;
             char smsg[600];
-            err = stream_new(srv, name, schema, model, partition, &st, smsg, sizeof(smsg));
+            err = stream_new(srv, name, schema, model, partition, key, &st, smsg, sizeof(smsg));
             sl_buf_release(&pb);
+            sl_buf_release(&kb);
             if (err)
                 sl_log(SL_LOG_ERROR, "cannot load stream", SL_KS("stream", name),
                        SL_KS("error", smsg));
@@ -1559,6 +1660,7 @@ void sl_streams_stop(sl_server *srv)
         pthread_mutex_lock(&st->mu);
         st->stop = true;
         pthread_cond_broadcast(&st->cv);
+        pthread_cond_broadcast(&st->commit_cv);
         pthread_mutex_unlock(&st->mu);
     }
     for (size_t i = 0; i < n; i++) {

@@ -392,13 +392,38 @@ static void pg_abort(sl_unit_sink *s)
     ps->begun = false;
 }
 
+/* The conflict key: SLUICE_PG_KEY if set (make_names), else the stream's event key (its
+ * model's event_key, carried by the unit), else event_id if the stream has it (make_names). */
+static sl_err unit_key(pg_sink *ps, const sl_unit *u, sl_sink_error *e)
+{
+    if (ps->f->c.key[0] || !u->key || !u->key[0])
+        return SL_OK;
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    sl_err err = put_ident(&b, u->key);
+    if (!err && b.len >= sizeof(ps->key))
+        err = SL_FULL;
+    if (!err) {
+        memcpy(ps->key, b.ptr, b.len);
+        ps->key[b.len] = 0;
+    } else {
+        snprintf(e->message, sizeof(e->message), "the event key column name '%.60s' of stream "
+                 "%.64s is too long", u->key, ps->stream);
+        e->retryable = false;
+    }
+    sl_buf_release(&b);
+    return err;
+}
+
 static sl_err pg_begin(sl_unit_sink *s, const sl_unit *u, sl_sink_error *e)
 {
     pg_sink *ps = (pg_sink *)s;
     pg_abort(s);
     ps->u = *u;
     ps->u.stream = ps->stream;
-    sl_err err = connect_pg(ps, e);
+    sl_err err = unit_key(ps, u, e);
+    if (!err)
+        err = connect_pg(ps, e);
     if (!err)
         err = ensure_table(ps, e);
     if (!err)

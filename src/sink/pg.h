@@ -10,7 +10,9 @@
  *   COMMIT.
  * So a unit is in the table exactly once whether or not the table has a key, and with a key
  * (event_id for events) a row whose key is already there is skipped: posting the same event
- * twice stores it once. The lane marks the WAL range done only after COMMIT returned.
+ * twice stores it once. The key: SLUICE_PG_KEY, else the event key of the stream's model
+ * (event_key, fixed when the stream was created), else event_id when the stream has it. The
+ * lane marks the WAL range done only after COMMIT returned.
  *
  * Tables: the events stream (the schema of server/event_api.h) gets
  *   events(seq bigserial, event_id varchar PRIMARY KEY, type text, occurred_at timestamptz,
@@ -30,7 +32,8 @@
 typedef struct {
     char url[1024];   /* POSTGRES_URL: postgresql://user:pass@host:port/db or key=value */
     char table[128];  /* SLUICE_PG_TABLE: table name; "{stream}" (default) = the stream name */
-    char key[64];     /* SLUICE_PG_KEY: conflict key column; "" = event_id if the stream has it */
+    char key[64];     /* SLUICE_PG_KEY: conflict key column; "": the stream's event key (its
+                       * model's event_key, sl_unit.key), else event_id if the stream has it */
     char schema[64];  /* SLUICE_PG_SCHEMA: schema of the tables (default public) */
     unsigned connect_timeout; /* seconds (default 5) */
 } sl_pg_config;

@@ -36,6 +36,11 @@ typedef struct {
     int64_t received_us;  /* when the unit's first request was received (partition time) */
     const size_t *partition_cols; /* Hive partitioning: columns whose values name directories */
     size_t npartition;            /* (from the model's partition_by; 0: none) */
+    /* The stream's event key column: its model's event_key, fixed when the stream was created
+     * (DATA/streams/NAME.key), so a later change of the model cannot change a replayed unit;
+     * NULL: none. A sink deduplicating by key (PostgreSQL's ON CONFLICT) uses it unless its own
+     * configuration names a key. */
+    const char *key;
 } sl_unit;
 
 typedef struct sl_unit_sink sl_unit_sink;

@@ -1,9 +1,16 @@
 /* rabbitmq_source.c: RabbitMQ queue -> POST /v1/events (see rabbitmq_source.h).
  *
  * One thread, one connection, one channel. Loop: wait up to 50 ms for a message; add it to the
- * batch; when the batch holds `prefetch` messages or no message came within the wait, deliver
- * it; ack or reject by delivery tag. Any broker error closes the connection (unacked messages
- * go back to the queue) and reconnects with backoff. Lock order: only s->mu (the stop flag).
+ * batch; when the batch holds `batch` messages (half the prefetch) or no message came within
+ * the wait, post it. A 200 answer names the stream's row numbers the batch got ("seq"); the
+ * batch's delivery tags then wait in `pending` (in tag order, with the row count the stream's
+ * committed watermark must reach) until GET /v1/streams/{stream} says the lane committed them,
+ * and are acked then (basic.ack multiple up to the last tag covered). When idle, or when the
+ * broker holds back because all `prefetch` messages are unacked, the source long-polls that
+ * endpoint with wait_rows, which also makes the lane flush those rows at once rather than at
+ * the flush interval. Rejected messages (422) are rejected at once. Any broker error closes the
+ * connection (unacked messages, pending ones included, go back to the queue) and reconnects
+ * with backoff. Lock order: only s->mu (the stop flag).
  */
 #define _GNU_SOURCE
 #include "source/rabbitmq_source.h"
@@ -26,6 +33,11 @@ typedef struct {
     size_t off, len; /* body in the batch buffer */
 } msg_ref;
 
+typedef struct {
+    uint64_t tag;  /* posted, in the WAL, not acked */
+    uint64_t rows; /* acked once the stream's committed rows reach this */
+} pending_ref;
+
 struct sl_amqp_source {
     sl_amqp_source_config c;
     pthread_t th;
@@ -36,6 +48,11 @@ struct sl_amqp_source {
     sl_buf body;
     msg_ref *msgs;
     size_t nmsgs;
+    size_t batch; /* messages posted at once: half the prefetch */
+    pending_ref *pending; /* a ring of prefetch entries: [head, head + npending) */
+    size_t head, npending;
+    char stream[80];    /* the stream the posts went to (from the answers) */
+    char base[256];     /* target without /v1/events: where GET /v1/streams/... goes */
     sl_buf resp;
 };
 
@@ -65,6 +82,7 @@ static void disconnect(sl_amqp_source *s)
     s->conn = NULL;
     s->body.len = 0;
     s->nmsgs = 0; /* unacked: the broker requeues them */
+    s->head = s->npending = 0;
 }
 
 static bool connect_amqp(sl_amqp_source *s, char *why, size_t whyn)
@@ -119,16 +137,19 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
-/* POSTs p[0..n) to /v1/events; the HTTP status, 0 if no answer. */
-static long post(sl_amqp_source *s, const void *p, size_t n)
+/* POSTs p[0..n) to /v1/events, or with url GETs url; the HTTP status, 0 if no answer. The
+ * answer (its first 2 KiB) is in s->resp, NUL-terminated. */
+static long request(sl_amqp_source *s, const char *url, const void *p, size_t n)
 {
     if (!s->h && !(s->h = curl_easy_init()))
         return 0;
     s->resp.len = 0;
     curl_easy_reset(s->h);
-    curl_easy_setopt(s->h, CURLOPT_URL, s->c.target);
-    curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, n ? (const char *)p : "");
-    curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    curl_easy_setopt(s->h, CURLOPT_URL, url ? url : s->c.target);
+    if (!url) {
+        curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, n ? (const char *)p : "");
+        curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    }
     curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(s->h, CURLOPT_WRITEDATA, &s->resp);
     curl_easy_setopt(s->h, CURLOPT_TIMEOUT, 60L);
@@ -146,7 +167,91 @@ static long post(sl_amqp_source *s, const void *p, size_t n)
     long status = 0;
     if (rc == CURLE_OK)
         curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    if (sl_buf_putc(&s->resp, 0))
+        s->resp.len = 0;
+    else
+        s->resp.len--; /* the NUL stays behind the text */
     return status;
+}
+
+static long post(sl_amqp_source *s, const void *p, size_t n)
+{
+    return request(s, NULL, p, n);
+}
+
+/* The text of the answer (NUL-terminated), "" if none. */
+static const char *answer(const sl_amqp_source *s)
+{
+    return s->resp.len ? (const char *)s->resp.ptr : "";
+}
+
+/* The number after `key` (e.g. "\"last\":") at or after `from` in text; false if none. */
+static bool number_after(const char *text, const char *from, const char *key, uint64_t *out)
+{
+    const char *p = from ? strstr(text, from) : text;
+    if (p)
+        p = strstr(p, key);
+    if (!p)
+        return false;
+    p += strlen(key);
+    char *end;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (end == p)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Queues a posted message (or the last of a posted batch) for the ack after the commit. The
+ * rows needed: seq.last + 1 of the answer in s->resp, 0 when it got no rows ("seq":null). */
+static void add_pending(sl_amqp_source *s, uint64_t tag)
+{
+    const char *a = answer(s);
+    uint64_t last = 0, rows = 0;
+    if (number_after(a, "\"seq\":{", "\"last\":", &last))
+        rows = last + 1;
+    else if (!strstr(a, "\"seq\":null"))
+        sl_log(SL_LOG_WARN, "RabbitMQ source: the answer has no \"seq\"; acking after the WAL "
+               "fsync only", SL_KS("answer", a));
+    const char *st = strstr(a, "\"stream\":\"");
+    if (st) {
+        st += 10;
+        size_t n = strcspn(st, "\"\\");
+        if (n < sizeof(s->stream)) {
+            memcpy(s->stream, st, n);
+            s->stream[n] = 0;
+        }
+    }
+    if (s->npending && s->pending[(s->head + s->npending - 1) % s->c.prefetch].rows > rows)
+        rows = s->pending[(s->head + s->npending - 1) % s->c.prefetch].rows;
+    /* the broker never has more than prefetch unacked: the ring cannot overflow */
+    if (s->npending < s->c.prefetch)
+        s->pending[(s->head + s->npending++) % s->c.prefetch] = (pending_ref){tag, rows};
+}
+
+/* Acks the pending messages whose rows are committed, asking the server (waiting up to
+ * `wait` seconds for the last pending one); false on a broker error. */
+static bool ack_committed(sl_amqp_source *s, unsigned wait)
+{
+    if (!s->npending)
+        return true;
+    uint64_t want = s->pending[(s->head + s->npending - 1) % s->c.prefetch].rows;
+    uint64_t committed = 0;
+    if (want && s->stream[0]) {
+        char url[512];
+        snprintf(url, sizeof(url), "%s/v1/streams/%s?wait_rows=%llu&timeout=%u", s->base,
+                 s->stream, (unsigned long long)want, wait);
+        if (request(s, url, NULL, 0) != 200 ||
+            !number_after(answer(s), "\"rows\":{", "\"committed\":", &committed))
+            return true; /* ask again later; the messages stay unacked */
+    }
+    uint64_t tag = 0;
+    while (s->npending && s->pending[s->head].rows <= committed) {
+        tag = s->pending[s->head].tag;
+        s->head = (s->head + 1) % s->c.prefetch;
+        s->npending--;
+    }
+    return !tag || amqp_basic_ack(s->conn, 1, tag, 1) == AMQP_STATUS_OK;
 }
 
 /* Delivers the batch; true if every message was acked or rejected (batch empty afterwards). */
@@ -156,18 +261,17 @@ static bool deliver(sl_amqp_source *s)
         return true;
     long st = post(s, s->body.ptr, s->body.len);
     if (st == 200) {
-        amqp_basic_ack(s->conn, 1, s->msgs[s->nmsgs - 1].tag, 1);
+        add_pending(s, s->msgs[s->nmsgs - 1].tag);
     } else if (st == 422) {
         /* one by one: which message is bad? */
         for (size_t i = 0; i < s->nmsgs; i++) {
             msg_ref *m = &s->msgs[i];
             long one = post(s, s->body.ptr + m->off, m->len);
             if (one == 200) {
-                amqp_basic_ack(s->conn, 1, m->tag, 0);
+                add_pending(s, m->tag);
             } else if (one == 422) {
-                if (sl_buf_putc(&s->resp, 0) == SL_OK)
-                    sl_log(SL_LOG_WARN, "RabbitMQ message rejected (not requeued)",
-                           SL_KS("queue", s->c.queue), SL_KS("answer", (const char *)s->resp.ptr));
+                sl_log(SL_LOG_WARN, "RabbitMQ message rejected (not requeued)",
+                       SL_KS("queue", s->c.queue), SL_KS("answer", answer(s)));
                 amqp_basic_reject(s->conn, 1, m->tag, 0);
             } else {
                 return false; /* the rest stays unacked; the connection is dropped */
@@ -228,13 +332,21 @@ static void *source_main(void *arg)
             s->msgs[s->nmsgs++] = (msg_ref){env.delivery_tag, off, env.message.body.len};
             amqp_destroy_envelope(&env);
         }
-        if ((timeout && s->nmsgs) || s->nmsgs >= s->c.prefetch) {
-            if (!deliver(s)) {
-                disconnect(s); /* redelivered later */
-                pause_for(s, 0.5);
-            }
+        bool ok = true;
+        if ((timeout && s->nmsgs) || s->nmsgs >= s->batch) {
+            ok = deliver(s);
+            if (ok) /* without waiting: acks what is already committed */
+                ok = ack_committed(s, 0);
+        }
+        if (ok && timeout && !s->nmsgs) /* idle, or the broker holds back: wait for the lane */
+            ok = ack_committed(s, 1);
+        if (!ok) {
+            disconnect(s); /* redelivered later */
+            pause_for(s, 0.5);
         }
     }
+    if (s->conn) /* what the lanes commit in time is acked, the rest redelivered */
+        ack_committed(s, 2);
     disconnect(s);
     return NULL;
 }
@@ -248,8 +360,21 @@ sl_err sl_amqp_source_start(const sl_amqp_source_config *c, sl_amqp_source **out
     s->c = *c;
     if (!s->c.prefetch || s->c.prefetch > 65535)
         s->c.prefetch = 500;
+    s->batch = s->c.prefetch > 1 ? s->c.prefetch / 2 : 1;
+    s->pending = calloc(s->c.prefetch, sizeof(*s->pending));
+    const char *v1 = strstr(s->c.target, "/v1/");
+    size_t bl = v1 ? (size_t)(v1 - s->c.target) : strlen(s->c.target);
+    if (!s->pending || bl >= sizeof(s->base)) {
+        free(s->pending);
+        free(s);
+        snprintf(msg, msgn, "out of memory");
+        return SL_NOMEM;
+    }
+    memcpy(s->base, s->c.target, bl);
+    s->base[bl] = 0;
     if (!s->c.url[0]) {
         snprintf(msg, msgn, "the RabbitMQ source needs AMQP_URL");
+        free(s->pending);
         free(s);
         return SL_INVALID;
     }
@@ -258,6 +383,7 @@ sl_err sl_amqp_source_start(const sl_amqp_source_config *c, sl_amqp_source **out
     pthread_mutex_init(&s->mu, NULL);
     if (pthread_create(&s->th, NULL, source_main, s)) {
         pthread_mutex_destroy(&s->mu);
+        free(s->pending);
         free(s);
         snprintf(msg, msgn, "cannot start the RabbitMQ source thread");
         return SL_NOMEM;
@@ -279,6 +405,7 @@ void sl_amqp_source_stop(sl_amqp_source *s)
     sl_buf_release(&s->body);
     sl_buf_release(&s->resp);
     free(s->msgs);
+    free(s->pending);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

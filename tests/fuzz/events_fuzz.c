@@ -128,11 +128,33 @@ static void check_output(const run_result *rr)
     sl_json_destroy(p);
 }
 
+/* dlq: one line per event, the bad ones dead-letter lines ('#' + a JSON object) */
+static void check_dlq_output(const run_result *rr)
+{
+    uint64_t lines = 0, marks = 0;
+    for (size_t i = 0; i < rr->out.len;) {
+        const uint8_t *nl = memchr(rr->out.ptr + i, '\n', rr->out.len - i);
+        if (!nl)
+            die("dlq output ends without a line end");
+        size_t end = (size_t)(nl - rr->out.ptr);
+        lines++;
+        if (rr->out.ptr[i] == SL_EVENT_REJECT_MARK) {
+            marks++;
+            if (end - i < 3 || rr->out.ptr[i + 1] != '{' || rr->out.ptr[end - 1] != '}')
+                die("dead-letter line");
+        }
+        i = end + 1;
+    }
+    if (lines != rr->total || marks != rr->bad)
+        die("dlq: one line per event, one dead-letter line per bad event");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    sl_events_opts o = {(data[0] & 1) != 0, 1795000000000000, (data[0] & 2) ? 0 : 3, 4096};
+    sl_events_opts o = {(data[0] & 1) != 0, 1795000000000000, (data[0] & 2) ? 0 : 3, 4096,
+                        (data[0] & 4) != 0};
     unsigned seed = data[1];
     data += 2;
     size -= 2;
@@ -147,6 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             die("chunking changed the output");
         if (a.bad == 0)
             check_output(&a);
+        else if (o.dlq)
+            check_dlq_output(&a);
     }
     sl_buf_release(&a.out);
     sl_buf_release(&b.out);

@@ -2,7 +2,9 @@
 # RabbitMQ unit sink (seed 004) against a RabbitMQ 3.10 started here (tests/services/rabbitmq.sh):
 # events posted to /v1/events become persistent JSON messages in a durable queue, confirmed by
 # the broker before the WAL range is released; the messages survive a broker restart; RabbitMQ
-# stopped while events are acknowledged then restarted -> every event arrives.
+# stopped while events are acknowledged then restarted -> every event arrives. RabbitMQ source:
+# the chain API -> sluice -> RabbitMQ -> sluice -> PostgreSQL with SIGKILLs stores every event
+# once, and a message is acked only after PostgreSQL committed it (unacked while it is down).
 # Each check prints "ok - ..." or "not ok - ...".
 set -uo pipefail
 : "${SL_BIN:?set by ctest}" "${SL_SRC:?set by ctest}"
@@ -118,7 +120,41 @@ if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
   SPID=$APID; APID=
   stop_server
   check "A: clean stop" [ $? -eq 0 ]
-  check "no sanitizer report in the logs" bash -c "! grep -E 'runtime error|AddressSanitizer|LeakSanitizer|ThreadSanitizer' '$A.log' '$B.log'"
+
+  # ---- the source acks only after the sink committed: PostgreSQL down -> the messages stay
+  #      unacked in RabbitMQ although the WAL has them; PostgreSQL back -> acked, each once ----
+  amqp-declare-queue -u "$AMQP_URL" -d -q acks >/dev/null
+  pg_stop
+  for i in $(seq 1 40); do
+    amqp-publish -u "$AMQP_URL" -r acks -p -b "{\"event_id\":\"u-$i\",\"type\":\"ack\",\"occurred_at\":\"2026-11-23T10:00:00Z\"}"
+  done
+  C=$T/c
+  mkdir -p "$C"
+  # its own stream (and table): the range markers in sluice_units are per stream name, and B's
+  # stream "events" already committed rows [0, ...)
+  start_server "$C" --flush-interval 0.1 --routes acked=postgres --events-stream acked --amqp-source-queue acks --amqp-prefetch 100 || exit 1
+  inwal=""
+  for _ in $(seq 1 100); do
+    inwal=$(curl -s "$URL/v1/streams/acked" | sed -nE 's/.*"rows":\{"next":([0-9]+),.*/\1/p'); [ "$inwal" = 40 ] && break; sleep 0.1
+  done
+  check "PostgreSQL down: the source posted all 40 messages (in the WAL)" eq "$inwal" 40
+  sleep 1.5 # the old source acked right after the WAL fsync; give it time to
+  r=$(curl -s "$URL/v1/streams/acked")
+  check "GET /v1/streams/acked: nothing committed" contains "$r" '"rows":{"next":40,"committed":0}'
+  check "40 messages unacked in RabbitMQ while PostgreSQL is down" eq "$(rmq_unacked acks)" 40
+  check "none of them ready (all held by the consumer)" eq "$(rmq_count acks)" 40
+  pg_restart || exit 1
+  acked=""
+  for _ in $(seq 1 300); do
+    acked=$(rmq_count acks); [ "$acked" = 0 ] && break; sleep 0.1
+  done
+  check "PostgreSQL back: all 40 acked (queue empty)" eq "$acked" 0
+  check "every message in the table exactly once" eq "$(pg_sql "SELECT count(*), count(DISTINCT event_id) FROM acked")" '40|40'
+  r=$(curl -s "$URL/v1/streams/acked?wait_rows=40&timeout=5")
+  check "GET /v1/streams/acked?wait_rows=40: committed" contains "$r" '"wait_satisfied":true'
+  stop_server
+  check "C: clean stop" [ $? -eq 0 ]
+  check "no sanitizer report in the logs" bash -c "! grep -E 'runtime error|AddressSanitizer|LeakSanitizer|ThreadSanitizer' '$A.log' '$B.log' '$C.log'"
   pg_stop
 fi
 echo "# $n checks, $fails failed"

@@ -2,9 +2,11 @@
 # POST /v1/events into PostgreSQL (seed 004) against a real PostgreSQL 15 started here
 # (tests/services/postgres.sh): one event, arrays and NDJSON batches, the stored values,
 # idempotency (the same event_id twice -> one row), bad events rejected with index, field, code
-# (422, nothing stored), missing event_id rejected or generated (UUIDv7), other streams still
-# Parquet, a CSV stream into a generated table through the range marker, PostgreSQL down while
-# events are acknowledged then up (no loss), and sluice killed with SIGKILL during a load
+# (422, nothing stored), mode=dlq (good events stored, bad ones in the dead letters with their
+# reasons), missing event_id rejected or generated (UUIDv7), other streams still Parquet, a CSV
+# stream into a generated table through the range marker, a stream whose model has an
+# event_key deduplicated on that key (kept when the model changes later), PostgreSQL down
+# while events are acknowledged then up (no loss), and sluice killed with SIGKILL during a load
 # (every acknowledged event exactly once). Each check prints "ok - ..." or "not ok - ...".
 set -uo pipefail
 : "${SL_BIN:?set by ctest}" "${SL_SRC:?set by ctest}"
@@ -34,7 +36,7 @@ check "PostgreSQL is up" true
 export POSTGRES_URL=$PG_URL
 D=$T/d1
 mkdir -p "$D"
-start_server "$D" --flush-interval 0.1 --routes 'events=postgres,rows=postgres' || exit 1
+start_server "$D" --flush-interval 0.1 --routes 'events=postgres,rows=postgres,orders=postgres' || exit 1
 
 ev() { curl -s -w ' %{http_code}' -H "Content-Type: ${2:-application/json}" --data-binary "$1" "$URL/v1/events"; }
 # wait_rows SQL N: until SQL returns N (10 s)
@@ -52,6 +54,7 @@ wait_for() {
 r=$(ev '{"event_id":"e-1","type":"signup","occurred_at":"2026-11-23T10:00:00Z","payload":{"user":"u1","plan":"pro"}}')
 check "one event -> 200" contains "$r" '"stream":"events","rows_accepted":1'
 check "one event: durable" contains "$r" '"durable":true'
+check "one event: its stream row number" contains "$r" '"seq":{"first":0,"last":0}'
 check "one event is in PostgreSQL" wait_for "SELECT count(*) FROM events" 1
 r=$(pg_sql "SELECT event_id, type, occurred_at AT TIME ZONE 'UTC', payload->>'plan', received_at > now() - interval '1 minute' FROM events")
 check "stored values (id, type, occurred_at as timestamptz, payload as jsonb, received_at)" eq "$r" 'e-1|signup|2026-11-23 10:00:00|pro|t'
@@ -116,8 +119,40 @@ r=$(ev '' )
 check "empty body -> 200, nothing" contains "$r" '"rows_accepted":0'
 r=$(ev '{"event_id":"h-2","type":"x","occurred_at":"2026-11-23T10:00:00Z"}' text/csv)
 check "wrong Content-Type -> 415" contains "$r" '"code":"unsupported_media_type"'
-r=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary '{}' "$URL/v1/events?mode=dlq")
-check "mode=dlq -> 400 (events are all or nothing)" contains "$r" '"code":"bad_parameter"'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary '{}' "$URL/v1/events?model=x")
+check "model= -> 400 (events have a fixed schema)" contains "$r" '"code":"bad_parameter"'
+
+# ---- mode=dlq: good events in, bad ones to the dead letters ----
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary '[{"event_id":"d-1","type":"ok","occurred_at":"2026-11-23T10:00:00Z"},
+{"event_id":"d-2","type":"x","occurred_at":"yesterday"},
+{"event_id":"d-3","type":"ok","occurred_at":"2026-11-23T10:00:01Z","payload":{"n":3}},
+{"event_id":"d-4","type":"x","occurred_at":"2026-11-23T10:00:00Z","extra":1}]' "$URL/v1/events?mode=dlq")
+check "mode=dlq: mixed batch -> 200" contains "$r" ' 200'
+check "mode=dlq: counts" contains "$r" '"rows_accepted":2,"rows_rejected":2'
+check "mode=dlq: event counts" contains "$r" '"events_accepted":2,"events_rejected":2'
+check "mode=dlq: first error (index, line, field, code)" contains "$r" '"errors":[{"index":1,"line":2,"column":null,"field":"occurred_at","code":"timestamp","message":"occurred_at \"yesterday\" is not a timestamp'
+check "mode=dlq: second error" contains "$r" '{"index":3,"line":4,"column":'
+check "mode=dlq: unknown field code" contains "$r" '"code":"unknown_field"'
+check "mode=dlq: dead letters named" contains "$r" '"dead_letters":'
+check "mode=dlq: the good events are stored" wait_for "SELECT count(*) FROM events WHERE event_id IN ('d-1','d-3')" 2
+check "mode=dlq: the bad ones are not" eq "$(pg_sql "SELECT count(*) FROM events WHERE event_id IN ('d-2','d-4')")" 0
+for _ in $(seq 1 100); do compgen -G "$D/out/events/_rejects/dt=*/rejects-*.ndjson" >/dev/null && break; sleep 0.05; done
+dl=$(cat "$D"/out/events/_rejects/dt=*/rejects-*.ndjson 2>/dev/null)
+check "mode=dlq: two dead letters" eq "$(grep -c . <<<"$dl")" 2
+check "dead letter: reason, index and raw event" contains "$dl" '{"line":2,"column":null,"field":"occurred_at","code":"timestamp","reason":"occurred_at \"yesterday\" is not a timestamp'
+check "dead letter: raw event text" contains "$dl" '"index":1,"raw":"{\"event_id\":\"d-2\",\"type\":\"x\",\"occurred_at\":\"yesterday\"}"}'
+check "dead letter: unknown field" contains "$dl" '"code":"unknown_field","reason":"unknown field \"extra\"'
+# the parsers of a stream are reused: one that served a dlq events request must not pass a
+# '#' line of an ordinary ingest through as a dead letter
+r=$(printf '#{"line":1,"code":"forged"}\n' | curl -s -H 'Content-Type: application/x-ndjson' --data-binary @- "$URL/v1/streams/events/ingest?mode=dlq&unknown=reject")
+check "ingest of a '#' line into the events stream: a syntax error, not a forged dead letter" contains "$r" '"seq":null,"rejects_seq":{"first":2,"last":2}'
+check "... with code syntax" contains "$r" '"code":"syntax"'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary '{"event_id":"d-5","type":"x"}' "$URL/v1/events?mode=dlq")
+check "mode=dlq: all bad -> 200, nothing accepted" contains "$r" '"rows_accepted":0,"rows_rejected":1'
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary '[{"event_id":"d-6","type":"x","occurred_at":"2026-11-23T10:00:00Z"},{"event_id":"d-7","type":"x"}]' "$URL/v1/events")
+check "default mode for events is still strict (422)" contains "$r" ' 422'
+r=$(curl -s "$URL/v1/streams/events?wait_rows=1&wait_rejects=4&timeout=5")
+check "GET /v1/streams/events: rows and dead letters committed" contains "$r" '"rejects":{"next":4,"committed":4},"wait_satisfied":true'
 r=$(curl -s -w ' %{http_code}' "$URL/v1/events")
 check "GET /v1/events -> 405" contains "$r" ' 405'
 ev '{"event_id":"marker-2","type":"t","occurred_at":"2026-11-23T10:00:00Z"}' >/dev/null
@@ -137,13 +172,34 @@ check "NULLs" eq "$(pg_sql "SELECT count(*) FROM rows WHERE name IS NULL AND amo
 for _ in $(seq 1 100); do ls "$D"/out/logs/dt=*/part-*.parquet >/dev/null 2>&1 && break; sleep 0.05; done
 check "the other stream is Parquet files" has_files "$D/out/logs/dt=*/part-*.parquet"
 check "range markers recorded" eq "$(pg_sql "SELECT count(*) > 0 FROM sluice_units WHERE stream='rows'")" 't'
+
+# ---- a model with an event_key: that column is the conflict key ----
+r=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary '{"name":"orders","schema":{"fields":[{"name":"order_id","type":"int64","nullable":false},{"name":"item","type":"string"}],"event_key":"order_id"}}' "$URL/v1/models")
+check "model with event_key order_id created" contains "$r" ' 201'
+orders() { curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary "$1" "$URL/v1/streams/orders/ingest?model=orders"; }
+r=$(orders $'order_id,item\n1,apple\n2,pear\n')
+check "orders -> 200" contains "$r" '"rows_accepted":2'
+r=$(orders $'order_id,item\n1,apple again\n')
+check "the same order again -> 200" contains "$r" '"rows_accepted":1'
+orders $'order_id,item\n3,marker\n' >/dev/null
+check "orders delivered" wait_for "SELECT count(*) FROM orders WHERE order_id=3" 1
+check "the same order twice -> one row (the first kept)" eq "$(pg_sql "SELECT count(*), min(item) FROM orders WHERE order_id=1")" '1|apple'
+check "order_id is the table's primary key" eq "$(pg_sql "SELECT string_agg(a.attname, ',') FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'orders'::regclass AND i.indisprimary")" 'order_id'
+check "the key is kept with the stream" eq "$(cat "$D/streams/orders.key" 2>/dev/null)" 'order_id'
 stop_server
 check "clean stop" [ $? -eq 0 ]
 
 # restart: the keyless table is not written twice (units already committed are skipped)
-start_server "$D" --flush-interval 0.1 --routes 'events=postgres,rows=postgres' || exit 1
+# the orders model loses its event_key meanwhile: the stream keeps the key it was created with
+sed -i 's/,"event_key":"order_id"//' "$D/models/orders.json"
+start_server "$D" --flush-interval 0.1 --routes 'events=postgres,rows=postgres,orders=postgres' || exit 1
 sleep 0.5
 check "no duplicate rows in the keyless table after a restart" eq "$(pg_sql "SELECT count(*) FROM rows")" '3'
+check "the model file no longer has the event_key" bash -c "! grep -q event_key '$D/models/orders.json'"
+r=$(orders $'order_id,item\n2,pear again\n4,marker\n')
+check "orders after the model changed -> 200" contains "$r" '"rows_accepted":2'
+check "orders delivered after the restart" wait_for "SELECT count(*) FROM orders WHERE order_id=4" 1
+check "the stream's key still deduplicates (order 2 once)" eq "$(pg_sql "SELECT count(*), min(item) FROM orders WHERE order_id=2")" '1|pear'
 
 # a replayed unit (marker present) is skipped: simulate by deleting the checkpoint's progress
 # is not possible from outside; instead check that the marker covers the rows
@@ -172,7 +228,7 @@ check "/readyz ready again" eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/r
 
 # ---- missing event_id: generate ----
 stop_server
-start_server "$D" --flush-interval 0.1 --routes 'events=postgres' --events-missing-id generate || exit 1
+start_server "$D" --flush-interval 0.1 --routes 'events=postgres,orders=postgres' --events-missing-id generate || exit 1
 r=$(ev '[{"type":"gen","occurred_at":"2026-11-23T10:00:00Z"},{"type":"gen","occurred_at":"2026-11-23T10:00:00Z","event_id":null}]')
 check "missing event_id with generate -> 200" contains "$r" '"rows_accepted":2'
 check "two UUIDv7 ids generated" wait_for "SELECT count(*) FROM events WHERE type='gen' AND event_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'" 2

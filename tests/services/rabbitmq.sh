@@ -3,7 +3,8 @@
 #   rmq_start DIR   start on free ports; sets RMQ_PID, RMQ_PORT, AMQP_URL (amqp://guest:guest@127.0.0.1:PORT)
 #   rmq_stop        SIGTERM to the server and epmd (by PID) and wait
 #   rmq_restart     start again (same ports, same data: durable queues and persistent messages stay)
-#   rmq_count Q     messages ready in queue Q (rabbitmqctl)
+#   rmq_count Q     messages in queue Q, ready and unacked (rabbitmqctl)
+#   rmq_unacked Q   messages of Q delivered and not yet acked
 # Needs free_port (tests/support/serve_lib.sh). Start takes ~8 s.
 _rmq_env() {
   export HOME=$RMQ_DIR RABBITMQ_NODENAME=rabbit_$RMQ_PORT@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
@@ -49,4 +50,9 @@ rmq_stop() {
 
 rmq_count() {
   ( _rmq_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q list_queues name messages 2>/dev/null ) | awk -v q="$1" '$1 == q {print $2}'
+}
+
+# rmq_unacked Q: messages of queue Q delivered to a consumer and not yet acked (rabbitmqctl)
+rmq_unacked() {
+  ( _rmq_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q list_queues name messages_unacknowledged 2>/dev/null ) | awk -v q="$1" '$1 == q {print $2}'
 }

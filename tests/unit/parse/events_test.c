@@ -13,6 +13,7 @@
 
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parse/events.h"
@@ -20,9 +21,10 @@
 #define RECV 1795430400000000 /* 2026-11-23T10:40:00Z */
 #define R ",\"received_at\":\"2026-11-23T10:40:00Z\"}\n"
 
-static void run(const char *in, bool gen, size_t max_errors, sl_buf *out, sl_events **evp)
+static void run_opts(const char *in, bool gen, size_t max_errors, bool dlq, sl_buf *out,
+                     sl_events **evp)
 {
-    sl_events_opts o = {gen, RECV, max_errors, 0};
+    sl_events_opts o = {gen, RECV, max_errors, 0, dlq};
     assert_int_equal(sl_events_create(&o, evp), SL_OK);
     sl_buf_init(out, 0);
     /* fed in two pieces to cross a record boundary */
@@ -30,6 +32,11 @@ static void run(const char *in, bool gen, size_t max_errors, sl_buf *out, sl_eve
     assert_int_equal(sl_events_feed(*evp, (const uint8_t *)in, h, out), SL_OK);
     assert_int_equal(sl_events_feed(*evp, (const uint8_t *)in + h, n - h, out), SL_OK);
     assert_int_equal(sl_events_finish(*evp, out), SL_OK);
+}
+
+static void run(const char *in, bool gen, size_t max_errors, sl_buf *out, sl_events **evp)
+{
+    run_opts(in, gen, max_errors, false, out, evp);
 }
 
 static const struct {
@@ -148,12 +155,46 @@ static void test_generate_and_cap(void **state)
     sl_events_destroy(ev);
 }
 
+/* dlq: good events as usual, each bad one a dead-letter line in its place (the rejects-file
+ * object with the event's code, reason, index and raw text) */
+static void test_dlq(void **state)
+{
+    (void)state;
+    sl_buf out;
+    sl_events *ev;
+    run_opts("[{\"event_id\":\"a\",\"type\":\"t\",\"occurred_at\":\"2026-11-23\"},\n"
+             " {\"event_id\":\"b\",\"type\":\"t\",\"occurred_at\":\"yesterday\"},\n"
+             " {\"event_id\":\"c\",\"type\":\"t\",\"occurred_at\":\"2026-11-23\",\"x\":1},\n"
+             " {\"event_id\":\"d\",\"type\":\"t\",\"occurred_at\":\"2026-11-23\"}]",
+             false, 1, true, &out, &ev);
+    assert_int_equal(sl_events_total(ev), 4);
+    assert_int_equal(sl_events_bad(ev), 2);
+    assert_int_equal(sl_events_nerrors(ev), 1); /* the cap limits the answer, not the lines */
+    static const char first[] =
+        "{\"event_id\":\"a\",\"type\":\"t\",\"occurred_at\":\"2026-11-23T00:00:00Z\",\"payload\":null" R
+        "#{\"line\":2,\"column\":null,\"field\":\"occurred_at\",\"code\":\"timestamp\",\"reason\":"
+        "\"occurred_at \\\"yesterday\\\" is not a timestamp like 2026-01-31T12:00:00Z";
+    if (out.len < sizeof(first) - 1 || memcmp(out.ptr, first, sizeof(first) - 1))
+        fail_msg("dlq output:\n%.*s", (int)out.len, (const char *)out.ptr);
+    char *text = strndup((const char *)out.ptr, out.len);
+    char *l2 = strchr(text, '\n') + 1, *l3 = strchr(l2, '\n') + 1, *l4 = strchr(l3, '\n') + 1;
+    assert_non_null(strstr(l2, "\",\"index\":1,\"raw\":\"{\\\"event_id\\\":\\\"b\\\",\\\"type\\\""));
+    assert_true(l3[0] == SL_EVENT_REJECT_MARK);
+    assert_non_null(strstr(l3, "\"code\":\"unknown_field\""));
+    assert_non_null(strstr(l3, "\"index\":2,\"raw\":"));
+    assert_true(!strncmp(l4, "{\"event_id\":\"d\"", 15));
+    free(text);
+    sl_buf_release(&out);
+    sl_events_destroy(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_generate_and_cap),
+        cmocka_unit_test(test_dlq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

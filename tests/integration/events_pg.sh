@@ -6,7 +6,8 @@
 # reasons), missing event_id rejected or generated (UUIDv7), other streams still Parquet, a CSV
 # stream into a generated table through the range marker, a stream whose model has an
 # event_key deduplicated on that key (kept when the model changes later), PostgreSQL down
-# while events are acknowledged then up (no loss), and sluice killed with SIGKILL during a load
+# while events are acknowledged then up (no loss; a dlq request's dead letter rebuilt from the
+# WAL after a SIGKILL keeps its reason), and sluice killed with SIGKILL during a load
 # (every acknowledged event exactly once). Each check prints "ok - ..." or "not ok - ...".
 set -uo pipefail
 : "${SL_BIN:?set by ctest}" "${SL_SRC:?set by ctest}"
@@ -211,6 +212,10 @@ for i in $(seq 1 20); do
   ev "{\"event_id\":\"down-$i\",\"type\":\"t\",\"occurred_at\":\"2026-11-23T10:00:00Z\"}" >>"$T/down.out"
 done
 check "20 events acknowledged while PostgreSQL is down" eq "$(grep -c '"durable":true' "$T/down.out")" 20
+# a dlq request while the sink fails, then kill -9: after the restart everything is read back
+# from the WAL, so the dead letter must come out of the replay with its reason unchanged
+r=$(curl -s -H 'Content-Type: application/json' --data-binary '[{"event_id":"down-dlq-1","type":"t","occurred_at":"2026-11-23T10:00:00Z"},{"event_id":"down-dlq-2","type":"t","occurred_at":"soon"}]' "$URL/v1/events?mode=dlq")
+check "dlq request while PostgreSQL is down -> 1 accepted, 1 rejected" contains "$r" '"rows_accepted":1,"rows_rejected":1'
 ready=""
 for _ in $(seq 1 100); do
   ready=$(curl -s "$URL/readyz")
@@ -218,8 +223,13 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 check "/readyz names PostgreSQL and a hint" contains "$ready" 'hint: is PostgreSQL up and reachable at POSTGRES_URL?'
+kill9_server
+start_server "$D" --flush-interval 0.1 --routes 'events=postgres,rows=postgres,orders=postgres' || exit 1
 pg_restart || exit 1
-check "after PostgreSQL is back all 20 are stored" wait_for "SELECT count(*) FROM events WHERE event_id LIKE 'down-%'" 20
+check "after PostgreSQL is back all 20 (+1 of the dlq request) are stored" wait_for "SELECT count(*) FROM events WHERE event_id LIKE 'down-%'" 21
+dl=$(cat "$D"/out/events/_rejects/dt=*/rejects-*.ndjson 2>/dev/null)
+check "the dead letter replayed from the WAL keeps its reason and index" contains "$dl" '"code":"timestamp","reason":"occurred_at \"soon\" is not a timestamp'
+check "... and its raw event" contains "$dl" '"index":1,"raw":"{\"event_id\":\"down-dlq-2\"'
 for _ in $(seq 1 100); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && break
   sleep 0.1

@@ -62,7 +62,8 @@ tsan_convert() {
   return $rc
 }
 # the server under TSan: HTTP threads, group commit, lanes and the column pool, with several
-# streams at once, a flush by rows, by age and for commit waiters, and a graceful stop
+# streams at once, a flush by rows, by age and for commit waiters, and a graceful stop; then
+# requests re-parsed from the WAL by helper threads (--cache-bytes 1)
 tsan_serve() {
   local t rc=0 port spid
   t=$(mktemp -d)
@@ -87,6 +88,24 @@ tsan_serve() {
   for s in a b c; do
     [ -s "$t/acks.$s" ] || { echo "tsan_serve: no request to stream $s was acknowledged"; rc=1; }
   done
+  # requests not kept in memory (--cache-bytes 1): big ones re-parsed by helper threads ahead
+  # of the lanes, two streams at once
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66" build/tsan/sluice serve --listen "127.0.0.1:$port" \
+    --data-dir "$t/d2" --cache-bytes 1 --chunk-bytes 16K --flush-interval 0.3 >>"$t/log" 2>&1 &
+  spid=$!
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+  awk 'BEGIN { print "id,v"; for (i = 1; i <= 40000; i++) print i "," i * 3 }' >"$t/big.csv"
+  for s in e f e f; do
+    curl -s -o /dev/null -H 'Content-Type: text/csv' --data-binary @"$t/big.csv" \
+      "http://127.0.0.1:$port/v1/streams/$s/ingest" &
+  done
+  wait $(jobs -p | grep -v "^$spid$") 2>/dev/null
+  sleep 1
+  curl -s "http://127.0.0.1:$port/metrics" | grep -q '^sluice_reparsed_pieces_total{by="helpers"} [1-9]' ||
+    { echo "tsan_serve: no request was re-parsed by helper threads"; rc=1; }
+  kill -TERM "$spid"
+  wait "$spid" || rc=$?
   if [ $rc -ne 0 ] || grep -q "ThreadSanitizer" "$t/log"; then
     grep -A30 "ThreadSanitizer" "$t/log" | head -60
     echo "tsan_serve: exit $rc"

@@ -175,6 +175,11 @@ static sl_err register_metrics(sl_server *srv)
     srv->m_throttled = sl_metrics_family(m, SL_M_COUNTER, "sluice_throttled_requests_total",
                                          "Requests answered 429 or slowed, by reason.", "reason",
                                          NULL, 0);
+    srv->m_reparsed = sl_metrics_family(
+        m, SL_M_COUNTER, "sluice_reparsed_pieces_total",
+        "Request pieces parsed again from the WAL (not kept in memory: over the parse cache, or "
+        "replayed), by who parsed them: the stream's lane, or helper threads ahead of it.",
+        "by", NULL, 0);
     srv->m_flushes = sl_metrics_family(m, SL_M_COUNTER, "sluice_flushes_total",
                                        "Units flushed per stream and trigger.", "stream,reason",
                                        NULL, 0);

@@ -209,7 +209,7 @@ struct sl_server {
     atomic_uint_fast64_t queued_rows; /* acknowledged, not yet published, all streams */
 
     /* metrics */
-    sl_mfamily *m_rows, *m_rejected, *m_bytes, *m_requests, *m_latency, *m_throttled;
+    sl_mfamily *m_rows, *m_rejected, *m_bytes, *m_requests, *m_latency, *m_throttled, *m_reparsed;
     sl_mfamily *m_flushes, *m_files, *m_out_bytes, *m_sink_fail, *m_queue_rows, *m_rss;
     sl_mfamily *m_wal_bytes, *m_wal_segments, *m_fsync, *m_body_size, *m_inflight, *m_cache;
     sl_mfamily *m_lag, *m_up;

@@ -1099,19 +1099,20 @@ static sl_err lane_rejects(sl_stream *st, const sl_txn *t, const uint8_t *p, siz
     return write_rejects(st, t, p, n, count);
 }
 
-/* Parses DATA record i of t again from the WAL into the lane's scratch batch / rejects. */
-static sl_err reparse_piece(sl_stream *st, sl_txn *t, size_t i, sl_bodyp **bp,
-                            sl_body_result *res)
+/* Reads DATA record i of t back from the WAL (into rec) and parses it into out / rej. *bp is
+ * made on the first call from the record's header (format, flags, CSV header) and reused. */
+static sl_err read_piece(sl_stream *st, const sl_txn *t, size_t i, sl_bodyp **bp, sl_buf *rec,
+                         sl_batch *out, sl_buf *rej, sl_body_result *res)
 {
     sl_server *srv = st->srv;
-    st->rec.len = 0;
-    sl_err err = sl_buf_reserve(&st->rec, t->locs[i].len);
+    rec->len = 0;
+    sl_err err = sl_buf_reserve(rec, t->locs[i].len);
     if (err)
         return err;
-    err = sl_wal_read(srv->wal, &t->locs[i], t->lsns[i], st->rec.ptr);
+    err = sl_wal_read(srv->wal, &t->locs[i], t->lsns[i], rec->ptr);
     if (err)
         return err;
-    const uint8_t *d = st->rec.ptr;
+    const uint8_t *d = rec->ptr;
     size_t n = t->locs[i].len;
     if (n < SL_DATA_HDR || sl_get_u64(d) != t->txn)
         return SL_FORMAT;
@@ -1134,11 +1135,179 @@ static sl_err reparse_piece(sl_stream *st, sl_txn *t, size_t i, sl_bodyp **bp,
             }
         }
     }
-    sl_batch_clear(st->scratch);
-    st->scratch_rej.len = 0;
+    sl_batch_clear(out);
+    rej->len = 0;
     memset(res, 0, sizeof(*res));
-    return sl_bodyp_parse(*bp, d + SL_DATA_HDR + hl, n - SL_DATA_HDR - hl, first_line,
-                          st->scratch, &st->scratch_rej, res);
+    return sl_bodyp_parse(*bp, d + SL_DATA_HDR + hl, n - SL_DATA_HDR - hl, first_line, out, rej,
+                          res);
+}
+
+/* ---- parallel re-parse ----------------------------------------------------------------------
+ * A txn whose parsed rows are not in memory (bigger than the per-request cache, or replayed
+ * after a restart or a sink failure) is parsed again from the WAL. For a big one, helper
+ * threads read and parse its pieces ahead of the lane, at most RP_WINDOW pieces ahead of the
+ * one the lane is writing; the lane takes them in order, so rows, rejects and their sequence
+ * numbers come out exactly as from a serial re-parse. Piece i lives in slot i % RP_WINDOW; a
+ * helper claims piece i only once the lane is done with piece i - RP_WINDOW. */
+#define RP_MIN_PIECES 4 /* smaller txns are parsed by the lane itself */
+#define RP_WINDOW 6
+#define RP_HELPERS 4
+
+typedef struct {
+    sl_batch *batch;
+    sl_buf rej;
+    sl_body_result res;
+    sl_err err;
+    bool done;
+} rp_slot;
+
+typedef struct {
+    sl_stream *st;
+    const sl_txn *t;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t next;     /* next piece to claim */
+    size_t consumed; /* pieces the lane is done with */
+    bool stop;
+    rp_slot slot[RP_WINDOW];
+} rp_pool;
+
+static void *rp_main(void *arg)
+{
+    rp_pool *rp = arg;
+    sl_bodyp *bp = NULL;
+    sl_buf rec;
+    sl_buf_init(&rec, 0);
+    pthread_mutex_lock(&rp->mu);
+    for (;;) {
+        while (!rp->stop && rp->next < rp->t->ndata && rp->next >= rp->consumed + RP_WINDOW)
+            pthread_cond_wait(&rp->cv, &rp->mu);
+        if (rp->stop || rp->next >= rp->t->ndata)
+            break;
+        size_t i = rp->next++;
+        rp_slot *s = &rp->slot[i % RP_WINDOW];
+        pthread_mutex_unlock(&rp->mu);
+        sl_err err = read_piece(rp->st, rp->t, i, &bp, &rec, s->batch, &s->rej, &s->res);
+        pthread_mutex_lock(&rp->mu);
+        s->err = err;
+        s->done = true;
+        pthread_cond_broadcast(&rp->cv);
+    }
+    pthread_mutex_unlock(&rp->mu);
+    sl_bodyp_destroy(bp);
+    sl_buf_release(&rec);
+    return NULL;
+}
+
+static int rp_helpers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 2 ? 0 : n > RP_HELPERS ? RP_HELPERS : (int)n;
+}
+
+static void read_failed(const sl_stream *st, const sl_txn *t, sl_err err)
+{
+    sl_log(SL_LOG_ERROR, "cannot read a request back from the WAL", SL_KS("stream", st->name),
+           SL_KU("txn", t->txn), SL_KS("error", sl_strerror(err)));
+}
+
+/* Hands piece i of t to fn in order: parsed by helpers when t is big, else by the lane. */
+typedef sl_err (*piece_fn)(sl_stream *st, const sl_txn *t, size_t i, const sl_batch *b,
+                           const sl_buf *rej, const sl_body_result *res, void *ctx);
+
+static sl_err for_each_piece(sl_stream *st, const sl_txn *t, piece_fn fn, void *ctx)
+{
+    sl_err err = SL_OK;
+    int nh = t->ndata >= RP_MIN_PIECES ? rp_helpers() : 0;
+    const char *lv[1] = {nh ? "helpers" : "lane"};
+    sl_mseries_add(sl_mfamily_series(st->srv->m_reparsed, lv), (double)t->ndata);
+    if (nh == 0) {
+        sl_bodyp *bp = NULL;
+        for (size_t i = 0; !err && i < t->ndata; i++) {
+            sl_body_result res;
+            err = read_piece(st, t, i, &bp, &st->rec, st->scratch, &st->scratch_rej, &res);
+            if (err)
+                read_failed(st, t, err);
+            else
+                err = fn(st, t, i, st->scratch, &st->scratch_rej, &res, ctx);
+        }
+        sl_bodyp_destroy(bp);
+        return err;
+    }
+    rp_pool rp;
+    memset(&rp, 0, sizeof(rp));
+    rp.st = st;
+    rp.t = t;
+    pthread_mutex_init(&rp.mu, NULL);
+    pthread_cond_init(&rp.cv, NULL);
+    size_t nslots = 0;
+    for (; !err && nslots < RP_WINDOW; nslots++) {
+        sl_buf_init(&rp.slot[nslots].rej, 0);
+        err = sl_stream_batch_take(st, &rp.slot[nslots].batch);
+    }
+    pthread_t th[RP_HELPERS];
+    int started = 0;
+    for (; !err && started < nh; started++)
+        if (pthread_create(&th[started], NULL, rp_main, &rp))
+            break;
+    if (!err && started == 0)
+        err = SL_NOMEM;
+    for (size_t i = 0; !err && i < t->ndata; i++) {
+        rp_slot *s = &rp.slot[i % RP_WINDOW];
+        pthread_mutex_lock(&rp.mu);
+        while (!s->done)
+            pthread_cond_wait(&rp.cv, &rp.mu);
+        pthread_mutex_unlock(&rp.mu);
+        err = s->err;
+        if (err)
+            read_failed(st, t, err);
+        else
+            err = fn(st, t, i, s->batch, &s->rej, &s->res, ctx);
+        pthread_mutex_lock(&rp.mu);
+        s->done = false;
+        rp.consumed = i + 1;
+        pthread_cond_broadcast(&rp.cv);
+        pthread_mutex_unlock(&rp.mu);
+    }
+    pthread_mutex_lock(&rp.mu);
+    rp.stop = true;
+    pthread_cond_broadcast(&rp.cv);
+    pthread_mutex_unlock(&rp.mu);
+    for (int k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    for (size_t k = 0; k < nslots; k++) {
+        sl_stream_batch_give(st, rp.slot[k].batch);
+        sl_buf_release(&rp.slot[k].rej);
+    }
+    pthread_mutex_destroy(&rp.mu);
+    pthread_cond_destroy(&rp.cv);
+    return err;
+}
+
+typedef struct {
+    uint64_t row_seq, rej_seq, row_end, rej_end;
+} replay_pos;
+
+static sl_err replay_piece(sl_stream *st, const sl_txn *t, size_t i, const sl_batch *b,
+                           const sl_buf *rej, const sl_body_result *res, void *ctx)
+{
+    (void)i;
+    replay_pos *rp = ctx;
+    uint64_t nr = res->rows_ok, nj = res->rows_rejected;
+    if (rp->row_seq + nr > rp->row_end || rp->rej_seq + nj > rp->rej_end) {
+        sl_log(SL_LOG_ERROR, "replay produced more rows than were acknowledged; extra rows "
+               "dropped", SL_KS("stream", st->name), SL_KU("txn", t->txn));
+        nr = rp->row_seq + nr > rp->row_end ? rp->row_end - rp->row_seq : nr;
+        nj = rp->rej_seq + nj > rp->rej_end ? rp->rej_end - rp->rej_seq : nj;
+    }
+    sl_err err = SL_OK;
+    if (nj)
+        err = lane_rejects(st, t, rej->ptr, rej->len, nj, rp->rej_seq);
+    rp->rej_seq += nj;
+    if (!err && nr)
+        err = lane_rows(st, t, b, (size_t)nr, rp->row_seq);
+    rp->row_seq += nr;
+    return err;
 }
 
 /* A waiter's rows and rejects are all in the open unit (and some not yet committed). Caller
@@ -1170,31 +1339,8 @@ static sl_err lane_txn(sl_stream *st, sl_txn *t)
         if (!err)
             sl_txn_uncache(st->srv, t);
     } else {
-        sl_bodyp *bp = NULL;
-        for (size_t i = 0; !err && i < t->ndata; i++) {
-            sl_body_result res;
-            err = reparse_piece(st, t, i, &bp, &res);
-            if (err) {
-                sl_log(SL_LOG_ERROR, "cannot read a request back from the WAL",
-                       SL_KS("stream", st->name), SL_KU("txn", t->txn),
-                       SL_KS("error", sl_strerror(err)));
-                break;
-            }
-            uint64_t nr = res.rows_ok, nj = res.rows_rejected;
-            if (row_seq + nr > row_end || rej_seq + nj > rej_end) {
-                sl_log(SL_LOG_ERROR, "replay produced more rows than were acknowledged; extra rows "
-                       "dropped", SL_KS("stream", st->name), SL_KU("txn", t->txn));
-                nr = row_seq + nr > row_end ? row_end - row_seq : nr;
-                nj = rej_seq + nj > rej_end ? rej_end - rej_seq : nj;
-            }
-            if (nj)
-                err = lane_rejects(st, t, st->scratch_rej.ptr, st->scratch_rej.len, nj, rej_seq);
-            rej_seq += nj;
-            if (!err && nr)
-                err = lane_rows(st, t, st->scratch, (size_t)nr, row_seq);
-            row_seq += nr;
-        }
-        sl_bodyp_destroy(bp);
+        replay_pos pos = {row_seq, rej_seq, row_end, rej_end};
+        err = for_each_piece(st, t, replay_piece, &pos);
     }
     if (err)
         return err;

@@ -1,16 +1,19 @@
 /* clickhouse.c: ClickHouse unit sink (see clickhouse.h for the exactly-once argument).
  *
  * One curl handle per stream (its lane thread only; connections are kept alive). A unit's rows
- * are rendered as JSONEachRow into memory (a unit is bounded by BATCH_SIZE and
- * SLUICE_TARGET_FILE_BYTES) and sent in one INSERT at commit. The server's version is asked
- * once per sink (first begin) and decides the timestamp type and the dedup token.
+ * are rendered as RowBinary into memory (a unit is bounded by BATCH_SIZE and
+ * SLUICE_TARGET_FILE_BYTES) and sent in one INSERT at commit, the column list in the order of the
+ * body: _sluice_seq (UInt64), then the schema's fields. A value is its ClickHouse type's bytes,
+ * little-endian; String = unsigned LEB128 length + bytes; Nullable(T) = a byte 1 (NULL, nothing
+ * follows) or 0 then T. The server's version is asked once per sink (first begin) and decides
+ * the timestamp type (DateTime64 Int64 of the unit, or DateTime UInt32 seconds) and the dedup
+ * token.
  */
 #define _GNU_SOURCE
 #include "sink/clickhouse.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +35,12 @@ typedef struct {
     int version;      /* major * 1000 + minor, 0 = not asked yet */
     bool table_ready;
     bool events;      /* the events schema: ordered by event_id */
+    bool *nullable;   /* per field: its ClickHouse column is Nullable (the body has null bytes) */
     sl_unit u;
     bool begun;
     char table[300];  /* `db`.`table` */
-    sl_buf body;      /* JSONEachRow of the unit */
+    char name[256];   /* the table's name alone */
+    sl_buf body;      /* RowBinary of the unit */
     sl_buf resp;
 } ch_sink;
 
@@ -134,7 +139,8 @@ static sl_err ch_post(ch_sink *s, const char *query, const char *extra, const vo
     curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)s->f->c.timeout);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: text/plain; charset=utf-8");
+    struct curl_slist *hd = curl_slist_append(NULL, n ? "Content-Type: application/octet-stream"
+                                                      : "Content-Type: text/plain; charset=utf-8");
     hd = curl_slist_append(hd, "Expect:");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
     CURLcode rc = curl_easy_perform(h);
@@ -168,88 +174,172 @@ static sl_err ch_post(ch_sink *s, const char *query, const char *extra, const vo
     return SL_OK;
 }
 
-/* ---- values ---------------------------------------------------------------------------------- */
+static const char *ch_type(const ch_sink *s, sl_type t, char *buf, size_t n);
 
-static sl_err put_value(ch_sink *s, sl_buf *b, const sl_column *col, size_t row)
+/* ---- values: RowBinary ----------------------------------------------------------------------- */
+
+/* Bytes of a fixed-width ClickHouse value of type t in RowBinary; 0 for String. */
+static unsigned rb_width(const ch_sink *s, sl_type t)
 {
-    if (col->valid && !col->valid[row])
-        return sl_buf_puts(b, "null");
-    const uint8_t *slot = col->data ? col->data + (size_t)col->width * row : NULL;
-    switch (col->type.id) {
-    case SL_TYPE_BOOL:
-        return sl_buf_putc(b, slot[0] ? '1' : '0');
-    case SL_TYPE_INT32: {
+    switch (t.id) {
+    case SL_TYPE_BOOL: return 1;
+    case SL_TYPE_INT32:
+    case SL_TYPE_FLOAT: return 4;
+    case SL_TYPE_INT64:
+    case SL_TYPE_DOUBLE: return 8;
+    case SL_TYPE_DATE: return 2;
+    case SL_TYPE_TIMESTAMP: return s->version < 20001 ? 4 : 8;
+    case SL_TYPE_DECIMAL: return t.precision <= 9 ? 4 : t.precision <= 18 ? 8 : 16;
+    default: return 0;
+    }
+}
+
+/* The low n bytes of v, little-endian (the caller reserved them). */
+static void rb_le(sl_buf *b, unsigned __int128 v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        b->ptr[b->len++] = (uint8_t)(v >> (8 * i));
+}
+
+/* Reserves the length prefix (unsigned LEB128 of n) plus n bytes and writes the prefix. */
+static sl_err rb_len(sl_buf *b, size_t n, size_t extra)
+{
+    sl_err err = sl_buf_reserve(b, 10 + extra);
+    if (err)
+        return err;
+    do {
+        b->ptr[b->len++] = (uint8_t)((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+        n >>= 7;
+    } while (n);
+    return SL_OK;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return q - (a % b < 0);
+}
+
+/* A value the column's ClickHouse type cannot hold: a permanent error for the unit (sending it
+ * would wrap it, e.g. a Date before 1970 into 2149). */
+static sl_err rb_range(ch_sink *s, const sl_column *col, size_t c, size_t row, uint64_t seq,
+                       const char *what, const char *range, sl_sink_error *e)
+{
+    char t[SL_TIMESTAMP_TEXT_MAX > SL_DECIMAL_TEXT_MAX ? SL_TIMESTAMP_TEXT_MAX
+                                                       : SL_DECIMAL_TEXT_MAX];
+    char tb[48];
+    const uint8_t *slot = col->data + (size_t)col->width * row;
+    if (col->type.id == SL_TYPE_DATE) {
         int32_t v;
         memcpy(&v, slot, 4);
-        return sl_buf_printf(b, "%" PRId32, v);
-    }
-    case SL_TYPE_INT64: {
+        sl_format_date(v, t);
+    } else if (col->type.id == SL_TYPE_TIMESTAMP) {
         int64_t v;
         memcpy(&v, slot, 8);
-        return sl_buf_printf(b, "%" PRId64, v);
+        sl_format_timestamp(v, col->type.unit, col->type.utc, t);
+    } else {
+        sl_format_decimal(sl_col_decimal_at(col, row), col->type.scale, t);
     }
-    case SL_TYPE_FLOAT:
+    snprintf(e->message, sizeof(e->message),
+             "ClickHouse, stream %.64s, row %" PRIu64 ", column %.60s: %s %s does not fit %s (%s)",
+             s->stream, seq, s->schema->fields[c].name, what, t,
+             ch_type(s, col->type, tb, sizeof(tb)), range);
+    snprintf(e->hint, sizeof(e->hint),
+             "the unit is not sent (the value would wrap); the stream's rows wait in the WAL: "
+             "route the stream to another sink or drop the row at the source");
+    e->retryable = false;
+    return SL_INVALID;
+}
+
+/* Row r of column c (the stream's row seq) in RowBinary: a Nullable column gets its null byte
+ * first; a NULL in a column sluice did not make Nullable (the events key) is the type's zero. */
+static sl_err rb_value(ch_sink *s, sl_buf *b, const sl_column *col, size_t c, size_t row,
+                       uint64_t seq, sl_sink_error *e)
+{
+    bool is_null = col->valid && !col->valid[row];
+    unsigned w = rb_width(s, col->type);
+    sl_err err = sl_buf_reserve(b, 1 + (w ? w : 1));
+    if (err)
+        return err;
+    if (s->nullable[c]) {
+        b->ptr[b->len++] = is_null;
+        if (is_null)
+            return SL_OK;
+    } else if (is_null) {
+        rb_le(b, 0, w ? w : 1); /* a String's zero is the empty string: length 0 */
+        return SL_OK;
+    }
+    const uint8_t *slot = col->data ? col->data + (size_t)col->width * row : NULL;
+    switch (col->type.id) {
+    case SL_TYPE_BOOL: b->ptr[b->len++] = slot[0] != 0; return SL_OK;
+    case SL_TYPE_INT32:
+    case SL_TYPE_FLOAT: { /* the bits as they are: two's complement or IEEE 754 binary32 */
+        uint32_t v;
+        memcpy(&v, slot, 4);
+        rb_le(b, v, 4);
+        return SL_OK;
+    }
+    case SL_TYPE_INT64:
     case SL_TYPE_DOUBLE: {
-        double d;
-        if (col->type.id == SL_TYPE_FLOAT) {
-            float f;
-            memcpy(&f, slot, 4);
-            d = (double)f;
-        } else {
-            memcpy(&d, slot, 8);
-        }
-        if (isnan(d))
-            return sl_buf_puts(b, "\"nan\"");
-        if (isinf(d))
-            return sl_buf_puts(b, d > 0 ? "\"inf\"" : "\"-inf\"");
-        return sl_buf_printf(b, "%.17g", d);
+        uint64_t v;
+        memcpy(&v, slot, 8);
+        rb_le(b, v, 8);
+        return SL_OK;
     }
-    case SL_TYPE_DATE: {
+    case SL_TYPE_DATE: { /* UInt16 days since 1970-01-01 */
         int32_t v;
         memcpy(&v, slot, 4);
-        char t[SL_DATE_TEXT_MAX];
-        size_t n = sl_format_date(v, t);
-        return sl_buf_json_str(b, t, n);
+        if (v < 0 || v > UINT16_MAX)
+            return rb_range(s, col, c, row, seq, "date", "1970-01-01..2149-06-06", e);
+        rb_le(b, (uint16_t)v, 2);
+        return SL_OK;
     }
     case SL_TYPE_TIMESTAMP: {
         int64_t v;
         memcpy(&v, slot, 8);
-        char t[SL_TIMESTAMP_TEXT_MAX];
-        size_t n = sl_format_timestamp(v, col->type.unit, false, t);
-        for (size_t i = 0; i < n; i++)
-            if (t[i] == 'T')
-                t[i] = ' ';
-        if (s->version < 20001) { /* DateTime: whole seconds */
-            char *dot = memchr(t, '.', n);
-            if (dot)
-                n = (size_t)(dot - t);
+        if (w == 8) { /* DateTime64(3|6|9): the count of the column's unit, as it is */
+            rb_le(b, (uint64_t)v, 8);
+            return SL_OK;
         }
-        return sl_buf_json_str(b, t, n);
+        /* DateTime: UInt32 seconds, the fraction dropped (rounded down, as the text was) */
+        static const int64_t per_sec[] = {1000, 1000000, 1000000000};
+        int64_t secs = floor_div(v, per_sec[col->type.unit]);
+        if (secs < 0 || secs > (int64_t)UINT32_MAX)
+            return rb_range(s, col, c, row, seq, "timestamp",
+                            "1970-01-01 00:00:00..2106-02-07 06:28:15 UTC", e);
+        rb_le(b, (uint32_t)secs, 4);
+        return SL_OK;
     }
-    case SL_TYPE_DECIMAL: {
-        char t[SL_DECIMAL_TEXT_MAX];
-        size_t n = sl_format_decimal(sl_col_decimal_at(col, row), col->type.scale, t);
-        return sl_buf_append(b, t, n);
+    case SL_TYPE_DECIMAL: { /* Int32/Int64/Int128 of the unscaled value */
+        __int128 v = sl_col_decimal_at(col, row);
+        __int128 lim = 1;
+        for (unsigned i = 0; i < col->type.precision; i++)
+            lim *= 10;
+        if (v <= -lim || v >= lim)
+            return rb_range(s, col, c, row, seq, "decimal", "too many digits", e);
+        rb_le(b, (unsigned __int128)v, w);
+        return SL_OK;
     }
-    case SL_TYPE_BINARY: {
+    case SL_TYPE_BINARY: { /* String of lowercase hex */
         const uint8_t *p = col->bytes + col->offsets[row];
         size_t n = col->offsets[row + 1] - col->offsets[row];
-        sl_err err = sl_buf_reserve(b, 2 * n + 2);
-        if (err)
+        if ((err = rb_len(b, 2 * n, 2 * n)))
             return err;
         static const char hex[] = "0123456789abcdef";
-        b->ptr[b->len++] = '"';
         for (size_t i = 0; i < n; i++) {
             b->ptr[b->len++] = (uint8_t)hex[p[i] >> 4];
             b->ptr[b->len++] = (uint8_t)hex[p[i] & 15];
         }
-        b->ptr[b->len++] = '"';
         return SL_OK;
     }
-    default: {
+    default: { /* string, json: the bytes */
         const uint8_t *p = col->bytes + col->offsets[row];
         size_t n = col->offsets[row + 1] - col->offsets[row];
-        return sl_buf_json_str(b, (const char *)p, n);
+        if ((err = rb_len(b, n, n)))
+            return err;
+        memcpy(b->ptr + b->len, p, n);
+        b->len += n;
+        return SL_OK;
     }
     }
 }
@@ -274,6 +364,15 @@ static const char *ch_type(const ch_sink *s, sl_type t, char *buf, size_t n)
     }
 }
 
+/* 'v' as an SQL string literal (names have no backslash: sl_ch_config_set, ch_create). */
+static sl_err sql_str(sl_buf *b, const char *v)
+{
+    sl_err err = sl_buf_putc(b, '\'');
+    for (; !err && *v; v++)
+        err = *v == '\'' ? sl_buf_append(b, "\\'", 2) : sl_buf_putc(b, (uint8_t)*v);
+    return err ? err : sl_buf_putc(b, '\'');
+}
+
 static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
 {
     if (s->table_ready)
@@ -295,9 +394,8 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
         const sl_field *f = &s->schema->fields[i];
         char tb[48];
         const char *ty = ch_type(s, f->type, tb, sizeof(tb));
-        bool key = s->events && !strcmp(f->name, "event_id");
-        err = sl_buf_printf(&q, ", `%s` %s%s%s", f->name, f->nullable && !key ? "Nullable(" : "",
-                            ty, f->nullable && !key ? ")" : "");
+        err = sl_buf_printf(&q, ", `%s` %s%s%s", f->name, s->nullable[i] ? "Nullable(" : "", ty,
+                            s->nullable[i] ? ")" : "");
     }
     if (!err)
         err = sl_buf_printf(&q, ") ENGINE = ReplacingMergeTree ORDER BY %s%s",
@@ -309,9 +407,67 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
         err = sl_buf_putc(&q, 0);
     if (!err)
         err = ch_post(s, (const char *)q.ptr, NULL, NULL, 0, e, "creating the table");
+    /* RowBinary carries no types: a table made before (by hand, or by sluice for another schema)
+     * whose column has another type would read the bytes wrongly. The first such column, if any. */
+    q.len = 0;
+    if (!err)
+        err = sl_buf_printf(&q, "SELECT name, type FROM system.columns WHERE database = ");
+    if (!err)
+        err = sql_str(&q, s->f->c.database);
+    if (!err)
+        err = sl_buf_printf(&q, " AND table = ");
+    if (!err)
+        err = sql_str(&q, s->name);
+    if (!err)
+        err = sl_buf_printf(&q, " AND (name, type) NOT IN (('_sluice_seq', 'UInt64')");
+    for (size_t i = 0; !err && i < s->schema->nfields; i++) {
+        const sl_field *f = &s->schema->fields[i];
+        char tb[48], ty[64];
+        snprintf(ty, sizeof(ty), "%s%s%s", s->nullable[i] ? "Nullable(" : "",
+                 ch_type(s, f->type, tb, sizeof(tb)), s->nullable[i] ? ")" : "");
+        err = sl_buf_printf(&q, ", (");
+        if (!err)
+            err = sql_str(&q, f->name);
+        if (!err)
+            err = sl_buf_printf(&q, ", ");
+        if (!err)
+            err = sql_str(&q, ty);
+        if (!err)
+            err = sl_buf_printf(&q, ")");
+    }
+    if (!err)
+        err = sl_buf_printf(&q, ") AND name IN ('_sluice_seq'");
+    for (size_t i = 0; !err && i < s->schema->nfields; i++) {
+        err = sl_buf_printf(&q, ", ");
+        if (!err)
+            err = sql_str(&q, s->schema->fields[i].name);
+    }
+    if (!err)
+        err = sl_buf_printf(&q, ") LIMIT 1 FORMAT TabSeparated");
+    if (!err)
+        err = sl_buf_putc(&q, 0);
+    if (!err)
+        err = ch_post(s, (const char *)q.ptr, NULL, NULL, 0, e, "checking the table's columns");
     sl_buf_release(&q);
     if (err)
         return err;
+    if (s->resp.len) {
+        size_t k = s->resp.len;
+        while (k && s->resp.ptr[k - 1] == '\n')
+            k--;
+        for (size_t i = 0; i < k; i++)
+            if (s->resp.ptr[i] == '\t')
+                s->resp.ptr[i] = ' ';
+        snprintf(e->message, sizeof(e->message),
+                 "ClickHouse, stream %.64s: table %.200s has the column %.*s, not the type sluice "
+                 "sends (RowBinary carries no types)",
+                 s->stream, s->table, (int)(k < 200 ? k : 200), (const char *)s->resp.ptr);
+        snprintf(e->hint, sizeof(e->hint),
+                 "ALTER the column to the type of the stream's schema, or drop the table (sluice "
+                 "creates it) or set SLUICE_CH_TABLE; the rows wait in the WAL");
+        e->retryable = false;
+        return SL_INVALID;
+    }
     char sql[400];
     snprintf(sql, sizeof(sql),
              "CREATE TABLE IF NOT EXISTS `%s`.sluice_units (stream String, row0 UInt64, row1 "
@@ -350,22 +506,16 @@ static sl_err ch_rows(sl_unit_sink *us, const sl_batch *b, uint64_t seq, sl_sink
     ch_sink *s = (ch_sink *)us;
     size_t rows = sl_batch_rows(b);
     sl_err err = SL_OK;
+    /* per row, per column in the INSERT's order (_sluice_seq, then the schema's fields) */
     for (size_t r = 0; !err && r < rows; r++) {
-        err = sl_buf_printf(&s->body, "{\"_sluice_seq\":%" PRIu64, seq + r);
-        for (size_t c = 0; !err && c < b->ncols; c++) {
-            err = sl_buf_putc(&s->body, ',');
-            if (!err)
-                err = sl_buf_json_str(&s->body, s->schema->fields[c].name,
-                                      strlen(s->schema->fields[c].name));
-            if (!err)
-                err = sl_buf_putc(&s->body, ':');
-            if (!err)
-                err = put_value(s, &s->body, &b->cols[c], r);
-        }
-        if (!err)
-            err = sl_buf_puts(&s->body, "}\n");
+        err = sl_buf_reserve(&s->body, 8);
+        if (err)
+            break;
+        rb_le(&s->body, seq + r, 8);
+        for (size_t c = 0; !err && c < b->ncols; c++)
+            err = rb_value(s, &s->body, &b->cols[c], c, r, seq + r, e);
     }
-    if (err)
+    if (err == SL_NOMEM)
         snprintf(e->message, sizeof(e->message), "out of memory rendering rows for ClickHouse");
     return err;
 }
@@ -395,7 +545,7 @@ static sl_err ch_commit(sl_unit_sink *us, uint64_t row1, uint64_t rej1, sl_sink_
             snprintf(e->message, sizeof(e->message), "out of memory");
             return SL_NOMEM;
         }
-        snprintf(q, k + 400, "INSERT INTO %s (%s) FORMAT JSONEachRow", s->table, cols);
+        snprintf(q, k + 400, "INSERT INTO %s (%s) FORMAT RowBinary", s->table, cols);
         char extra[300] = "";
         if (s->version >= 22002)
             snprintf(extra, sizeof(extra), "insert_deduplication_token=sluice%%3A%s%%3A%" PRIu64
@@ -425,6 +575,7 @@ static void ch_destroy(sl_unit_sink *us)
         curl_easy_cleanup(s->h);
     sl_buf_release(&s->body);
     sl_buf_release(&s->resp);
+    free(s->nullable);
     free(s->stream);
     free(s);
 }
@@ -439,9 +590,15 @@ static sl_err ch_create(sl_unit_sink_factory *f, const char *stream, const sl_sc
                         sl_unit_sink **out, sl_sink_error *e)
 {
     ch_sink *s = calloc(1, sizeof(*s));
-    if (s)
+    if (s) {
         s->stream = strdup(stream);
-    if (!s || !s->stream) {
+        s->nullable = calloc(schema->nfields ? schema->nfields : 1, sizeof(bool));
+    }
+    if (!s || !s->stream || !s->nullable) {
+        if (s) {
+            free(s->stream);
+            free(s->nullable);
+        }
         free(s);
         snprintf(e->message, sizeof(e->message), "out of memory");
         return SL_NOMEM;
@@ -452,6 +609,7 @@ static sl_err ch_create(sl_unit_sink_factory *f, const char *stream, const sl_sc
                      "column name '%.60s' of stream %.64s cannot be used in ClickHouse",
                      schema->fields[i].name, stream);
             e->retryable = false;
+            free(s->nullable);
             free(s->stream);
             free(s);
             return SL_INVALID;
@@ -466,16 +624,19 @@ static sl_err ch_create(sl_unit_sink_factory *f, const char *stream, const sl_sc
     s->f = (ch_factory *)f;
     s->schema = schema;
     s->events = events_schema(schema);
+    for (size_t i = 0; i < schema->nfields; i++) /* the events key is never NULL */
+        s->nullable[i] = schema->fields[i].nullable &&
+                         !(s->events && !strcmp(schema->fields[i].name, "event_id"));
     sl_buf_init(&s->body, 0);
     sl_buf_init(&s->resp, 0);
     const char *t = s->f->c.table;
     const char *at = strstr(t, "{stream}");
-    char name[256];
     if (at)
-        snprintf(name, sizeof(name), "%.*s%s%s", (int)(at - t), t, stream, at + 8);
+        snprintf(s->name, sizeof(s->name), "%.*s%s%s", (int)(at - t), t, stream, at + 8);
     else
-        snprintf(name, sizeof(name), "%s", t);
-    snprintf(s->table, sizeof(s->table), "`%s`.`%.200s`", s->f->c.database, name);
+        snprintf(s->name, sizeof(s->name), "%s", t);
+    s->name[200] = 0; /* as the quoted name has it */
+    snprintf(s->table, sizeof(s->table), "`%s`.`%.200s`", s->f->c.database, s->name);
     *out = &s->base;
     return SL_OK;
 }

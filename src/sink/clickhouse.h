@@ -1,9 +1,10 @@
 /* clickhouse.h: ClickHouse unit sink over the HTTP interface (libcurl), seed 001.
  *
- * Each unit is one INSERT ... FORMAT JSONEachRow (a format every ClickHouse since 1.1 reads;
- * Debian 12 ships 18.16, which has no Parquet, Arrow or RowBinaryWithNamesAndTypes input, no
- * insert_deduplication_token and no non_replicated_deduplication_window, so a plain MergeTree
- * there cannot deduplicate a retried insert by itself).
+ * Each unit is one INSERT INTO db.table (_sluice_seq, field...) FORMAT RowBinary: per row, per
+ * column in that list, the value little-endian in the column's type, no names, no text (Debian 12
+ * ships 18.16, which reads RowBinary but has no Parquet, Arrow or RowBinaryWithNamesAndTypes
+ * input, no insert_deduplication_token and no non_replicated_deduplication_window, so a plain
+ * MergeTree there cannot deduplicate a retried insert by itself).
  *
  * Exactly once on such a server, two layers:
  *   1. the range marker: the table sluice_units (stream, row0, row1) records each unit after its
@@ -19,9 +20,22 @@
  * tables it creates), so there the server drops a repeated block at once.
  *
  * Types: bool UInt8, int32 Int32, int64 Int64, float Float32, double Float64, string/json
- * String, binary String (hex), date Date, decimal(p,s) Decimal(p,s), timestamp DateTime64(6)
- * (>= 20.1) or DateTime (older servers: whole seconds, the fraction is dropped), nullable
- * fields Nullable(T).
+ * String, binary String (hex), date Date, decimal(p,s) Decimal(p,s) (sent as Int32, Int64 or
+ * Int128 for p <= 9, 18, 38), timestamp DateTime64(3|6|9 as the unit) (>= 20.1) or DateTime
+ * (older servers: whole seconds, the fraction is dropped, rounded down), nullable fields
+ * Nullable(T) (the events key event_id never). A timestamp without UTC is sent as the wall time
+ * it says read as UTC, so the server's timezone should be UTC (as the text was read in the
+ * server's timezone, it then shows the same).
+ *
+ * RowBinary carries no types, so nothing is wrapped or misread:
+ *   - a date outside 1970-01-01..2149-06-06 (UInt16 days) or, on DateTime, a timestamp outside
+ *     1970-01-01 00:00:00..2106-02-07 06:28:15 UTC (UInt32 seconds), or a decimal with more
+ *     digits than its precision, fails the unit with a permanent error naming the stream, row,
+ *     column and value (/readyz); the rows stay in the WAL. (JSONEachRow on 18.16 stored such a
+ *     date as 0000-00-00 and wrapped such a DateTime, silently.)
+ *   - a table that exists with another type for one of the columns sent (made by hand, or for
+ *     another schema) fails the first unit with a permanent error naming the column; sluice
+ *     checks system.columns once per sink after CREATE TABLE IF NOT EXISTS.
  */
 #ifndef SL_SINK_CLICKHOUSE_H
 #define SL_SINK_CLICKHOUSE_H

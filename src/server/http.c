@@ -1071,8 +1071,6 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
                             (unsigned long long)r->res.rows_ok,
                             (unsigned long long)r->res.rows_rejected,
                             (unsigned long long)r->body_bytes);
-    if (!err)
-        err = put_seq(&b, seq);
     if (!err && r->res.rows_rejected) {
         char where[1400];
         srv->sink->describe(srv->sink, r->stream, where, sizeof(where) - 16);
@@ -1085,6 +1083,8 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
     }
     if (!err) /* durable, not yet delivered: say why */
         err = sl_http_sink_warning(&b, srv, "", ",");
+    if (!err)
+        err = put_seq(&b, seq);
     if (!err && r->ev)
         err = sl_buf_printf(&b, "\"events_accepted\":%llu,\"events_rejected\":%llu,",
                             (unsigned long long)r->res.rows_ok,

@@ -20,7 +20,8 @@
  * files are written again under the same names.
  *
  * Failures while writing or publishing a unit: the lane logs, counts, reports unhealthy, waits
- * (exponential backoff, at most 30 s) and rewinds: it discards the staged unit and takes the
+ * (exponential backoff, at most 30 s; a new request ends the wait early, and such a cut-short
+ * wait does not double the next one) and rewinds: it discards the staged unit and takes the
  * retained txns (everything since the last flush) again from the WAL.
  *
  * Lock order: ckpt_mu, then srv->mu, then stream->mu (each may be taken alone). The lane holds
@@ -117,6 +118,7 @@ struct sl_stream {
     size_t *hint_bytes; /* ... the most bytes per variable-width column: new batches' size */
     sl_buf rec;
     unsigned failures;
+    bool backoff_cut; /* the last backoff was ended early by a signal (lane-only) */
     atomic_bool failing;
     char fail_reason[1024];
     pthread_mutex_t fail_mu;
@@ -1028,6 +1030,7 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
     st->unit_open = false;
     st->unit_bytes = 0;
     st->failures = 0;
+    st->backoff_cut = false;
     atomic_store(&st->failing, false);
     sl_server_sink_delivered(srv, st->us->kind);
     pthread_mutex_lock(&st->mu);
@@ -1396,15 +1399,19 @@ static void lane_rewind(sl_stream *st)
 
 static void lane_backoff(sl_stream *st)
 {
-    st->failures++;
+    /* the delay doubles only after a wait that ran its course: a new request signals cv and
+     * so triggers a retry at once, and 20 requests to a sink that is down must not push the
+     * delay to 30 s, or delivery would resume up to 30 s after the sink is back */
+    if (!st->backoff_cut)
+        st->failures++;
     double delay = 0.1 * (double)(1u << (st->failures < 9 ? st->failures : 9));
     if (delay > 30)
         delay = 30;
     delay *= 0.5 + (double)(rand() % 1000) / 2000.0; /* jitter */
     struct timespec until = sl_deadline_after(delay);
     pthread_mutex_lock(&st->mu);
-    if (!st->stop)
-        pthread_cond_timedwait(&st->cv, &st->mu, &until);
+    int rc = st->stop ? ETIMEDOUT : pthread_cond_timedwait(&st->cv, &st->mu, &until);
+    st->backoff_cut = rc != ETIMEDOUT && !st->stop;
     pthread_mutex_unlock(&st->mu);
 }
 

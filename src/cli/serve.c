@@ -132,7 +132,7 @@ static const opt opts[] = {
     {"kafka-brokers", "KAFKA_BROKERS", NULL, K_KAFKA, 0, "Kafka bootstrap servers HOST:PORT,... for the kafka sink (default 127.0.0.1:9092)"},
     {"kafka-topic", "SLUICE_KAFKA_TOPIC", NULL, K_KAFKA, 0, "topic of a stream's rows, {stream} = the stream's name (default {stream}); rejected rows go to TOPIC.dlq"},
     {"kafka-format", "SLUICE_KAFKA_FORMAT", NULL, K_KAFKA, 0, "message value: json (an object per row, default), csv (a CSV line) or raw (the first column's bytes)"},
-    {"kafka-key", "SLUICE_KAFKA_KEY", NULL, K_KAFKA, 0, "column whose value is the message key (partitioning); default none"},
+    {"kafka-key", "SLUICE_KAFKA_KEY", NULL, K_KAFKA, 0, "column whose value is the message key (partitioning); default the stream's event key (model event_key, or an event_id column), else none"},
     {"kafka-partitions", "SLUICE_KAFKA_PARTITIONS", NULL, K_KAFKA, 0, "partitions of topics sluice creates (Admin API; default 1)"},
     {"kafka-replication", "SLUICE_KAFKA_REPLICATION", NULL, K_KAFKA, 0, "replication factor of topics sluice creates (default 1)"},
     {"kafka-create-topics", "SLUICE_KAFKA_CREATE_TOPICS", NULL, K_KAFKA, 0, "true: create each topic and its .dlq with the Admin API (default true; else broker auto-creation)"},

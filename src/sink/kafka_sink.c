@@ -513,11 +513,38 @@ static void ask_topics(ksink *s)
     rd_kafka_NewTopic_destroy_array(nt, n);
 }
 
+/* No SLUICE_KAFKA_KEY: the stream's event key keys the messages: its model's event_key (fixed
+ * at the stream's creation, so the same for every unit), else a column named event_id (the
+ * events stream), as the PostgreSQL sink picks its conflict key. */
+static sl_err adopt_event_key(ksink *s, const char *key, sl_sink_error *e)
+{
+    if (s->key_col >= 0 || s->f->cfg.key_column[0])
+        return SL_OK;
+    if (!key)
+        key = "event_id";
+    for (size_t i = 0; i < s->schema->nfields; i++) {
+        const sl_field *kf = &s->schema->fields[i];
+        if (strcmp(kf->name, key))
+            continue;
+        if (sl_schema_create(&s->key_schema) ||
+            sl_schema_add(s->key_schema, kf->name, kf->type, kf->nullable)) {
+            sl_schema_destroy(s->key_schema);
+            s->key_schema = NULL;
+            snprintf(e->message, sizeof(e->message), "out of memory");
+            return SL_NOMEM;
+        }
+        s->key_col = (int)i;
+        return SL_OK;
+    }
+    return SL_OK; /* (the models API checks that event_key names a field) */
+}
+
 static sl_err k_begin(sl_unit_sink *us, const sl_unit *u, sl_sink_error *e)
 {
-    (void)u;
-    (void)e;
     ksink *s = (ksink *)us;
+    sl_err err = adopt_event_key(s, u->key, e);
+    if (err)
+        return err;
     drop_track(s);
     pthread_rwlock_rdlock(&s->f->rk_lock);
     if (!s->topics_asked && s->f->rk)

@@ -183,6 +183,15 @@ r=$(topic_json "$KB" sl.logs1 | python3 -c '
 import json, sys
 print(sorted(json.loads(l)["payload"] for l in sys.stdin))')
 check "routed stream logs1 -> topic sl.logs1 as CSV lines" eq "$r" "['1,\"x,y\"', '2,z']"
+# no SLUICE_KAFKA_KEY: a stream whose model has an event_key is keyed by that column
+curl -s -o /dev/null -d '{"name":"keyed","schema":{"fields":[{"name":"order_id","type":"string"},{"name":"n","type":"int64"}],"event_key":"order_id"}}' "$URL/v1/models"
+printf 'order_id,n\nA-1,1\nB-2,2\n' | curl -s -o /dev/null -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/logs2/ingest?model=keyed"
+has2k() { [ "$(topic_json "$KB" sl.logs2 | wc -l)" = 2 ]; }
+wait_for 20 has2k
+r=$(topic_json "$KB" sl.logs2 | python3 -c '
+import sys, json
+print(sorted((json.loads(l)["key"], json.loads(l)["payload"]) for l in sys.stdin))')
+check "model event_key keys the messages (no SLUICE_KAFKA_KEY)" eq "$r" "[('A-1', 'A-1,1'), ('B-2', 'B-2,2')]"
 files() { ls "$D2"/out/other/dt=*/part-*.parquet >/dev/null 2>&1; }
 wait_for 10 files
 check "other stream still goes to Parquet files" files

@@ -203,9 +203,10 @@ static void fail(req *r, int status, const char *code, const char *hint, const c
     va_end(ap);
 }
 
-sl_err sl_http_error_json(sl_buf *b, const char *code, const char *message, const char *hint)
+/* {"code":..,"message":..[,"hint":..]}: the object of an error answer, and of a warning. */
+static sl_err put_problem(sl_buf *b, const char *code, const char *message, const char *hint)
 {
-    sl_err err = sl_buf_puts(b, "{\"error\":{\"code\":");
+    sl_err err = sl_buf_puts(b, "{\"code\":");
     if (!err)
         err = sl_buf_json_str(b, code, strlen(code));
     if (!err)
@@ -218,7 +219,17 @@ sl_err sl_http_error_json(sl_buf *b, const char *code, const char *message, cons
             err = sl_buf_json_str(b, hint, strlen(hint));
     }
     if (!err)
-        err = sl_buf_puts(b, "}}\n");
+        err = sl_buf_putc(b, '}');
+    return err;
+}
+
+sl_err sl_http_error_json(sl_buf *b, const char *code, const char *message, const char *hint)
+{
+    sl_err err = sl_buf_puts(b, "{\"error\":");
+    if (!err)
+        err = put_problem(b, code, message, hint);
+    if (!err)
+        err = sl_buf_puts(b, "}\n");
     return err;
 }
 
@@ -264,18 +275,11 @@ sl_err sl_http_sink_warning(sl_buf *b, sl_server *srv, const char *before, const
     if (sl_server_sinks_healthy(srv, why, sizeof(why)))
         return SL_OK;
     const char *code = sl_server_sink_error(why, msg, sizeof(msg), hint, sizeof(hint));
-    /* the object of an error answer: {"error":{...}}\n without its wrapper */
-    const size_t pre = strlen("{\"error\":"), post = strlen("}\n");
-    sl_buf e;
-    sl_buf_init(&e, 0);
-    sl_err err = sl_http_error_json(&e, code, msg, hint);
+    sl_err err = sl_buf_printf(b, "%s\"warning\":", before);
     if (!err)
-        err = sl_buf_printf(b, "%s\"warning\":", before);
-    if (!err)
-        err = sl_buf_append(b, e.ptr + pre, e.len - pre - post);
+        err = put_problem(b, code, msg, hint);
     if (!err)
         err = sl_buf_puts(b, after);
-    sl_buf_release(&e);
     return err;
 }
 
@@ -1144,6 +1148,20 @@ static enum MHD_Result send_ready(req *r, struct MHD_Connection *c)
     return send_body(r, c, ready ? 200 : 503, "application/json", &b, false, 0, false);
 }
 
+/* {"name":..,"model":.. of a stream's description (GET /v1/streams, GET /v1/streams/{name}) */
+static sl_err put_stream_head(sl_buf *b, const sl_stream *st)
+{
+    const char *name = sl_stream_name(st), *model = sl_stream_model(st);
+    sl_err err = sl_buf_puts(b, "{\"name\":");
+    if (!err)
+        err = sl_buf_json_str(b, name, strlen(name));
+    if (!err)
+        err = sl_buf_puts(b, ",\"model\":");
+    if (!err)
+        err = model ? sl_buf_json_str(b, model, strlen(model)) : sl_buf_puts(b, "null");
+    return err;
+}
+
 static enum MHD_Result send_streams(req *r, struct MHD_Connection *c)
 {
     sl_server *srv = r->srv;
@@ -1155,16 +1173,10 @@ static enum MHD_Result send_streams(req *r, struct MHD_Connection *c)
         sl_stream *st = srv->streams[i];
         char *schema = NULL;
         err = sl_schema_to_json(sl_stream_schema(st), &schema);
+        if (!err && i)
+            err = sl_buf_putc(&b, ',');
         if (!err)
-            err = sl_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-        if (!err)
-            err = sl_buf_json_str(&b, sl_stream_name(st), strlen(sl_stream_name(st)));
-        if (!err)
-            err = sl_buf_puts(&b, ",\"model\":");
-        if (!err)
-            err = sl_stream_model(st) ? sl_buf_json_str(&b, sl_stream_model(st),
-                                                        strlen(sl_stream_model(st)))
-                                      : sl_buf_puts(&b, "null");
+            err = put_stream_head(&b, st);
         if (!err)
             err = sl_buf_printf(&b, ",\"schema\":%s}", schema);
         free(schema);
@@ -1224,19 +1236,12 @@ static enum MHD_Result send_stream(req *r, struct MHD_Connection *c)
         ok = sl_stream_wait_committed(st, rows, rejects, (double)timeout, &pos);
     else
         sl_stream_progress(st, &pos);
-    const char *model = sl_stream_model(st);
     char *schema = NULL;
     sl_buf b;
     sl_buf_init(&b, 0);
     sl_err err = sl_schema_to_json(sl_stream_schema(st), &schema);
     if (!err)
-        err = sl_buf_puts(&b, "{\"name\":");
-    if (!err)
-        err = sl_buf_json_str(&b, r->stream, strlen(r->stream));
-    if (!err)
-        err = sl_buf_puts(&b, ",\"model\":");
-    if (!err)
-        err = model ? sl_buf_json_str(&b, model, strlen(model)) : sl_buf_puts(&b, "null");
+        err = put_stream_head(&b, st);
     /* the positions before the schema: a client reading a capped prefix still gets them */
     if (!err)
         err = sl_buf_printf(&b,

@@ -207,6 +207,7 @@ struct sl_server {
     atomic_bool stopping;
     atomic_int active_requests;
     atomic_uint_fast64_t queued_rows; /* acknowledged, not yet published, all streams */
+    atomic_uint failing_streams;      /* lanes whose `failing` is set (a fast healthy check) */
 
     /* metrics */
     sl_mfamily *m_rows, *m_rejected, *m_bytes, *m_requests, *m_latency, *m_throttled, *m_reparsed;

@@ -788,7 +788,8 @@ static void set_failing(sl_stream *st, const char *what, const char *detail)
     pthread_mutex_lock(&st->fail_mu);
     snprintf(st->fail_reason, sizeof(st->fail_reason), "%.60s: %.900s", what, detail);
     pthread_mutex_unlock(&st->fail_mu);
-    atomic_store(&st->failing, true);
+    if (!atomic_exchange(&st->failing, true))
+        atomic_fetch_add(&st->srv->failing_streams, 1);
 }
 
 static void unit_discard(sl_stream *st)
@@ -1031,7 +1032,8 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
     st->unit_bytes = 0;
     st->failures = 0;
     st->backoff_cut = false;
-    atomic_store(&st->failing, false);
+    if (atomic_exchange(&st->failing, false))
+        atomic_fetch_sub(&srv->failing_streams, 1);
     sl_server_sink_delivered(srv, st->us->kind);
     pthread_mutex_lock(&st->mu);
     st->committed_row = row1;
@@ -1883,6 +1885,9 @@ uint64_t sl_streams_backlog(sl_server *srv)
 
 bool sl_streams_healthy(sl_server *srv, char *why, size_t n)
 {
+    /* every ingest answer asks (sink warning): no server lock while no lane is failing */
+    if (atomic_load(&srv->failing_streams) == 0)
+        return true;
     bool ok = true;
     pthread_mutex_lock(&srv->mu);
     for (size_t i = 0; ok && i < srv->nstreams; i++) {

@@ -252,6 +252,18 @@ static void tune_malloc(void)
 {
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    /* One arena. Every thread other than main gets its own arena by default, made of 64 MiB
+     * heaps that glibc unmaps as soon as one is entirely free, whatever M_TRIM_THRESHOLD says:
+     * a lane freeing a finished Parquet writer, or a connection thread its parse buffers, gave
+     * whole heaps back and faulted them in again for the next unit. Measured (2M JSON Lines rows
+     * in 8 MiB requests from 2 clients, quiet 2-core VM, 3 alternating runs each): page faults
+     * per run 26.5k -> 0.85k, server CPU 0.97-1.02 -> 0.83-0.91 CPU-s per million rows, upload
+     * 4-8% faster; 64 KiB and 1 KiB requests used less CPU too (no lock contention showed: the
+     * hot paths allocate from per-stream pools; small blocks come from each thread's tcache).
+     * An explicit MALLOC_ARENA_MAX or glibc.malloc.arena_max in GLIBC_TUNABLES wins. */
+    const char *t = getenv("GLIBC_TUNABLES");
+    if (!getenv("MALLOC_ARENA_MAX") && !(t && strstr(t, "glibc.malloc.arena_max")))
+        mallopt(M_ARENA_MAX, 1);
 }
 
 /* Factories of the configuration not (yet) taken by the router: each destroyed once. */
@@ -431,7 +443,14 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     sl_pq_opts po;
     sl_pq_opts_default(&po);
     po.codec = cfg->codec;
-    po.threads = cfg->encode_threads;
+    /* 0: one encoder per core, like convert (the lane is one thread; with a single encoder it
+     * fell behind fast parsers, and the rows it still held were encoded at shutdown or at the
+     * next flush on one core) */
+    po.threads = cfg->encode_threads > 0 ? cfg->encode_threads
+                                         : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (po.threads < 1)
+        po.threads = 1;
+    srv->encode_threads = po.threads;
     po.row_group_bytes = cfg->target_file_bytes < ((size_t)64 << 20)
                              ? (size_t)cfg->target_file_bytes
                              : ((size_t)64 << 20);
@@ -555,7 +574,7 @@ sl_err sl_server_run(sl_server *srv)
     snprintf(addr, sizeof(addr), "%s:%u", srv->cfg.listen_host, srv->cfg.listen_port);
     sl_log(SL_LOG_INFO, "listening", SL_KS("address", addr), SL_KS("data_dir", srv->cfg.data_dir),
            SL_KS("version", sl_version()), SL_KB("auth", srv->cfg.tokens != NULL),
-           SL_KB("wal_sync", srv->cfg.wal_sync), SL_KB("wal_direct", ws_direct(srv)));
+           SL_KB("wal_sync", srv->cfg.wal_sync), SL_KB("wal_direct", ws_direct(srv)), SL_KI("encode_threads", srv->encode_threads));
     bool recovered_logged = false;
     while (!got_signal) {
         struct timespec ts = {0, 50 * 1000 * 1000};

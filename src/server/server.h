@@ -186,6 +186,7 @@ uint64_t sl_streams_backlog(sl_server *srv); /* txns still to replay after recov
 /* ---- server.c ---- */
 struct sl_server {
     sl_serve_config cfg;
+    int encode_threads; /* effective: cfg.encode_threads, 0 resolved to the cores */
     char wal_dir[1100];
     char out_dir[1100];
     char stage_dir[1100];

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1180,6 +1181,7 @@ typedef struct {
 static void *rp_main(void *arg)
 {
     rp_pool *rp = arg;
+    prctl(PR_SET_NAME, "sl-reparse", 0, 0, 0); /* shown by top -H and perf */
     sl_bodyp *bp = NULL;
     sl_buf rec;
     sl_buf_init(&rec, 0);
@@ -1421,6 +1423,7 @@ static void *lane_main(void *arg)
 {
     sl_stream *st = arg;
     sl_server *srv = st->srv;
+    prctl(PR_SET_NAME, "sl-lane", 0, 0, 0); /* shown by top -H and perf */
     pthread_mutex_lock(&ckpt_mu);
     st->pos_row = st->flushed_row;
     st->pos_rej = st->flushed_reject;

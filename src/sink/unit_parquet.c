@@ -8,6 +8,7 @@
  * unit's range: the same unit replayed gives the same rows per partition, so the same keys).
  * Values are written as Hive does: %XX for control characters, DEL and each of
  * " # % ' * / : = ? \ ^ [ ] { }; __HIVE_DEFAULT_PARTITION__ for null and the empty string. */
+#define _GNU_SOURCE /* sync_file_range */
 #include "sink/unit_sink.h"
 
 #include <errno.h>
@@ -37,8 +38,17 @@ typedef struct {
     char *dir;       /* "col=value/...", NULL without partitioning */
     sl_pq_writer *pw;
     int fd;
-    char path[1400]; /* staged file */
+    uint64_t written; /* bytes written to fd */
+    uint64_t wb_from; /* write-back asked for up to here */
+    char path[1400];  /* staged file */
 } part;
+
+/* Early write-back of staged files: every WRITEBACK_BYTES written, the kernel is asked to start
+ * writing them out (sync_file_range SYNC_FILE_RANGE_WRITE does not wait), so the disk works
+ * while the lane encodes the rest, and the fdatasync before publishing waits only for the last
+ * bytes instead of the whole file (a 64 MiB unit's fdatasync was most of `sluice serve`'s
+ * drain). Durability still rests on that fdatasync alone. */
+#define WRITEBACK_BYTES ((uint64_t)4 << 20)
 
 typedef struct {
     sl_unit_sink base;
@@ -58,7 +68,17 @@ typedef struct {
 
 static sl_err fd_write(void *ctx, const void *p, size_t n)
 {
-    return sl_write_all(*(int *)ctx, p, n);
+    part *pt = ctx;
+    sl_err err = sl_write_all(pt->fd, p, n);
+    if (err)
+        return err;
+    pt->written += n;
+    if (pt->written - pt->wb_from >= WRITEBACK_BYTES) {
+        (void)sync_file_range(pt->fd, (off_t)pt->wb_from, (off_t)(pt->written - pt->wb_from),
+                              SYNC_FILE_RANGE_WRITE);
+        pt->wb_from = pt->written;
+    }
+    return SL_OK;
 }
 
 static void io_error(sl_sink_error *e, const char *what, const char *path, int errnum)
@@ -124,7 +144,9 @@ static sl_err part_open(pq_sink *ps, const char *dir, size_t dlen, sl_sink_error
     sl_pq_opts po = ps->f->po;
     if (ps->u.npartition && po.row_group_bytes > PART_ROW_GROUP)
         po.row_group_bytes = PART_ROW_GROUP;
-    sl_output o = {fd_write, &pt->fd};
+    if (ps->u.npartition)
+        po.threads = 1; /* up to MAX_PARTS writers at once: no encoder pool each */
+    sl_output o = {fd_write, pt};
     sl_err err = sl_pq_writer_create(ps->schema, &po, o, &pt->pw);
     if (err)
         snprintf(e->message, sizeof(e->message), "cannot start a Parquet file: %s",

@@ -343,6 +343,12 @@ r=$(curl -s -H 'Content-Type: text/csv' --data-binary @"$T/reparse.csv" "$URL/v1
 check "uncached request of ~45 pieces: 60000 - 50 rows accepted" contains "$r" '"rows_accepted":59950'
 sleep 0.5
 curl -s "$URL/metrics" >"$T/rp_metrics.txt"
+# the unit stays open (flush interval 60 s): its Parquet writer has its encoders, one per core
+# by default (--threads 0; before, the lane encoded alone and fell behind fast parsers)
+names() { cat /proc/"$SPID"/task/*/comm 2>/dev/null; }
+for _ in $(seq 1 40); do names | grep -q '^sl-lane$' && break; sleep 0.05; done
+check "start log: encode_threads = cores" grep -q "\"encode_threads\":$(nproc)[,}]" "$D9.log"
+check "open unit: $(($(nproc) - 1)) encoder helper thread(s) beside the lane" eq "$(names | grep -c '^sl-encode$')" "$(($(nproc) - 1))"
 stop_server
 f=$(ls "$D9"/out/rp/dt=*/part-*.parquet 2>/dev/null | head -1)
 if [ -n "$f" ] && "$SLUICE" convert "$f" "$T/reparse_out.csv" --quiet; then

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "encode/parquet/codec.h"
 #include "encode/parquet/pq_meta.h"
@@ -1634,6 +1635,7 @@ static void *pool_main(void *arg)
     enc_pool *p = ((void **)arg)[0];
     sl_codec_ctx *cc = ((void **)arg)[1];
     free(arg);
+    prctl(PR_SET_NAME, "sl-encode", 0, 0, 0); /* shown by top -H and perf */
     uint64_t seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {

@@ -723,7 +723,7 @@ static sl_err deliver_rows(sl_api *api, const sl_job_rec *j, const char *stream,
                            const sl_schema *schema, const char *out, const char *rej,
                            sl_unit_sink *us, bool *rejects_done, sl_sink_error *se)
 {
-    sl_unit u = {stream, schema, 0, 0, 0, j->created_us, NULL, 0, NULL};
+    sl_unit u = {stream, schema, 0, 0, 0, j->created_us, NULL, 0, NULL, ""};
     sl_err err = us->begin(us, &u, se);
     if (err)
         return err;

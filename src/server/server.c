@@ -14,10 +14,12 @@
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -266,6 +268,66 @@ static void tune_malloc(void)
         mallopt(M_ARENA_MAX, 1);
 }
 
+/* DATA/origin: read it, or make it (temp file, fsync, rename, fsync the directory): 16 random
+ * hex digits for a new data directory, empty for one that has a checkpoint already but no origin
+ * (made by an older sluice: its sinks' range markers carry no origin, and its units in flight
+ * must still find theirs). */
+static sl_err load_origin(sl_server *srv, bool existing_dir, char *msg, size_t msgn)
+{
+    char path[1200], tmp[1210];
+    snprintf(path, sizeof(path), "%s/origin", srv->cfg.data_dir);
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    sl_err err = sl_read_file(path, &b, 64);
+    if (err == SL_OK) {
+        size_t n = b.len;
+        while (n && (b.ptr[n - 1] == '\n' || b.ptr[n - 1] == ' '))
+            n--;
+        bool ok = n == 0 || n == 16;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (b.ptr[i] >= '0' && b.ptr[i] <= '9') || (b.ptr[i] >= 'a' && b.ptr[i] <= 'f');
+        if (ok) {
+            memcpy(srv->origin, b.ptr, n);
+            srv->origin[n] = '\0';
+        }
+        sl_buf_release(&b);
+        if (!ok) {
+            snprintf(msg, msgn, "%s is not 16 hex digits; restore it (sinks key what they "
+                     "delivered by it) or, for a new data directory, remove it", path);
+            return SL_FORMAT;
+        }
+        return SL_OK;
+    }
+    sl_buf_release(&b);
+    if (err != SL_RETRY) {
+        snprintf(msg, msgn, "cannot read %s: %s", path, sl_strerror(err));
+        return err;
+    }
+    srv->origin[0] = '\0';
+    if (!existing_dir) {
+        uint64_t r;
+        if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+            snprintf(msg, msgn, "getrandom failed: %s", strerror(errno));
+            return SL_IO;
+        }
+        snprintf(srv->origin, sizeof(srv->origin), "%016" PRIx64, r);
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0;
+    char line[20];
+    int n = snprintf(line, sizeof(line), "%s\n", srv->origin);
+    ok = ok && sl_write_all(fd, line, (size_t)n) == SL_OK && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    ok = ok && rename(tmp, path) == 0 && sl_fsync_dir(srv->cfg.data_dir) == SL_OK;
+    if (!ok) {
+        snprintf(msg, msgn, "cannot write %s: %s", path, strerror(errno));
+        return SL_IO;
+    }
+    return SL_OK;
+}
+
 /* Factories of the configuration not (yet) taken by the router: each destroyed once. */
 static void free_cfg_units(sl_server *srv)
 {
@@ -424,6 +486,9 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
                          cfg->data_dir);
         (void)n;
     }
+    char ckpt[1200];
+    snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", cfg->data_dir);
+    bool legacy_dir = access(ckpt, F_OK) == 0; /* made before; the origin file decides */
     const char *dirs[] = {cfg->data_dir, srv->wal_dir, srv->out_dir, srv->stage_dir,
                           srv->streams_dir};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
@@ -433,6 +498,8 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
             goto fail;
         }
     clean_stage(srv->stage_dir);
+    if ((err = load_origin(srv, legacy_dir, msg, msgn)))
+        goto fail;
     if (!srv->sink)
         srv->sink = sl_sink_local_create(srv->out_dir);
     if (!srv->sink) {

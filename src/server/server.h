@@ -187,6 +187,11 @@ uint64_t sl_streams_backlog(sl_server *srv); /* txns still to replay after recov
 struct sl_server {
     sl_serve_config cfg;
     int encode_threads; /* effective: cfg.encode_threads, 0 resolved to the cores */
+    /* This data directory's identity (DATA/origin, 16 hex digits, made once): stream row numbers
+     * restart at 0 in a new data directory, so sinks that remember committed ranges (the
+     * PostgreSQL and ClickHouse range markers) key them by origin too. "" for a data directory
+     * made before origins existed (its markers were written without one). */
+    char origin[17];
     char wal_dir[1100];
     char out_dir[1100];
     char stage_dir[1100];

@@ -827,7 +827,8 @@ static sl_err unit_begin(sl_stream *st, sl_sink_error *se)
     if (st->unit_begun)
         return SL_OK;
     sl_unit u = {st->name,    st->schema,           st->unit_row0, st->unit_rej0, st->unit_seg,
-                 st->unit_received_us, st->part_cols, st->npart,     st->key};
+                 st->unit_received_us, st->part_cols, st->npart,     st->key,
+                 st->srv->origin};
     sl_err err = st->us->begin(st->us, &u, se);
     st->unit_begun = err == SL_OK;
     return err;

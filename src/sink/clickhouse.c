@@ -3,7 +3,8 @@
  * One curl handle per stream (its lane thread only; connections are kept alive). A unit's rows
  * are rendered as RowBinary into memory (a unit is bounded by BATCH_SIZE and
  * SLUICE_TARGET_FILE_BYTES) and sent in one INSERT at commit, the column list in the order of the
- * body: _sluice_seq (UInt64), then the schema's fields. A value is its ClickHouse type's bytes,
+ * body: _sluice_seq (UInt64), _sluice_origin (String: the data directory's identity, as row
+ * numbers restart in a new one), then the schema's fields. A value is its ClickHouse type's bytes,
  * little-endian; String = unsigned LEB128 length + bytes; Nullable(T) = a byte 1 (NULL, nothing
  * follows) or 0 then T. The server's version is asked once per sink (first begin) and decides
  * the timestamp type (DateTime64 Int64 of the unit, or DateTime UInt32 seconds) and the dedup
@@ -373,6 +374,43 @@ static sl_err sql_str(sl_buf *b, const char *v)
     return err ? err : sl_buf_putc(b, '\'');
 }
 
+/* A table made by an older sluice lacks the origin column (the data directory's identity,
+ * sl_unit.origin): added as String DEFAULT '' (its rows and markers then carry '', which only a
+ * data directory of that age uses). The ORDER BY of such a table stays what it was. */
+static sl_err add_column(ch_sink *s, const char *table, const char *col, sl_sink_error *e)
+{
+    sl_buf q;
+    sl_buf_init(&q, 0);
+    sl_err err = sl_buf_printf(&q, "SELECT count() FROM system.columns WHERE database = ");
+    if (!err)
+        err = sql_str(&q, s->f->c.database);
+    if (!err)
+        err = sl_buf_printf(&q, " AND table = ");
+    if (!err)
+        err = sql_str(&q, table);
+    if (!err)
+        err = sl_buf_printf(&q, " AND name = ");
+    if (!err)
+        err = sql_str(&q, col);
+    if (!err)
+        err = sl_buf_putc(&q, 0);
+    if (!err)
+        err = ch_post(s, (const char *)q.ptr, NULL, NULL, 0, e, "looking for the origin column");
+    if (!err && s->resp.len && s->resp.ptr[0] == '0') {
+        q.len = 0;
+        err = sl_buf_printf(&q, "ALTER TABLE `%s`.`%s` ADD COLUMN `%s` String DEFAULT ''",
+                            s->f->c.database, table, col);
+        if (!err)
+            err = sl_buf_putc(&q, 0);
+        if (!err)
+            err = ch_post(s, (const char *)q.ptr, NULL, NULL, 0, e, "adding the origin column");
+    }
+    sl_buf_release(&q);
+    if (err == SL_NOMEM)
+        snprintf(e->message, sizeof(e->message), "out of memory");
+    return err;
+}
+
 static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
 {
     if (s->table_ready)
@@ -389,7 +427,8 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
     }
     sl_buf q;
     sl_buf_init(&q, 0);
-    err = sl_buf_printf(&q, "CREATE TABLE IF NOT EXISTS %s (_sluice_seq UInt64", s->table);
+    err = sl_buf_printf(&q, "CREATE TABLE IF NOT EXISTS %s (_sluice_seq UInt64, _sluice_origin String",
+                        s->table);
     for (size_t i = 0; !err && i < s->schema->nfields; i++) {
         const sl_field *f = &s->schema->fields[i];
         char tb[48];
@@ -399,7 +438,7 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
     }
     if (!err)
         err = sl_buf_printf(&q, ") ENGINE = ReplacingMergeTree ORDER BY %s%s",
-                            s->events ? "event_id" : "_sluice_seq",
+                            s->events ? "event_id" : "(_sluice_origin, _sluice_seq)",
                             s->version >= 22002
                                 ? " SETTINGS non_replicated_deduplication_window = 1000"
                                 : "");
@@ -407,6 +446,8 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
         err = sl_buf_putc(&q, 0);
     if (!err)
         err = ch_post(s, (const char *)q.ptr, NULL, NULL, 0, e, "creating the table");
+    if (!err)
+        err = add_column(s, s->name, "_sluice_origin", e);
     /* RowBinary carries no types: a table made before (by hand, or by sluice for another schema)
      * whose column has another type would read the bytes wrongly. The first such column, if any. */
     q.len = 0;
@@ -419,7 +460,8 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
     if (!err)
         err = sql_str(&q, s->name);
     if (!err)
-        err = sl_buf_printf(&q, " AND (name, type) NOT IN (('_sluice_seq', 'UInt64')");
+        err = sl_buf_printf(&q, " AND (name, type) NOT IN (('_sluice_seq', 'UInt64'), "
+                                "('_sluice_origin', 'String')");
     for (size_t i = 0; !err && i < s->schema->nfields; i++) {
         const sl_field *f = &s->schema->fields[i];
         char tb[48], ty[64];
@@ -436,7 +478,7 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
             err = sl_buf_printf(&q, ")");
     }
     if (!err)
-        err = sl_buf_printf(&q, ") AND name IN ('_sluice_seq'");
+        err = sl_buf_printf(&q, ") AND name IN ('_sluice_seq', '_sluice_origin'");
     for (size_t i = 0; !err && i < s->schema->nfields; i++) {
         err = sl_buf_printf(&q, ", ");
         if (!err)
@@ -470,11 +512,13 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
     }
     char sql[400];
     snprintf(sql, sizeof(sql),
-             "CREATE TABLE IF NOT EXISTS `%s`.sluice_units (stream String, row0 UInt64, row1 "
-             "UInt64, committed_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY (stream, "
-             "row0)",
+             "CREATE TABLE IF NOT EXISTS `%s`.sluice_units (stream String, origin String, row0 "
+             "UInt64, row1 UInt64, committed_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER "
+             "BY (stream, origin, row0)",
              s->f->c.database);
     if ((err = ch_post(s, sql, NULL, NULL, 0, e, "creating sluice_units")))
+        return err;
+    if ((err = add_column(s, "sluice_units", "origin", e)))
         return err;
     s->table_ready = true;
     return SL_OK;
@@ -506,12 +550,18 @@ static sl_err ch_rows(sl_unit_sink *us, const sl_batch *b, uint64_t seq, sl_sink
     ch_sink *s = (ch_sink *)us;
     size_t rows = sl_batch_rows(b);
     sl_err err = SL_OK;
-    /* per row, per column in the INSERT's order (_sluice_seq, then the schema's fields) */
+    /* per row, per column in the INSERT's order (_sluice_seq, _sluice_origin, then the schema's
+     * fields) */
+    const char *origin = s->u.origin ? s->u.origin : "";
+    size_t olen = strlen(origin);
     for (size_t r = 0; !err && r < rows; r++) {
         err = sl_buf_reserve(&s->body, 8);
         if (err)
             break;
         rb_le(&s->body, seq + r, 8);
+        err = sl_buf_putc(&s->body, (uint8_t)olen); /* LEB128 length: olen < 128 */
+        if (!err)
+            err = sl_buf_append(&s->body, origin, olen);
         for (size_t c = 0; !err && c < b->ncols; c++)
             err = rb_value(s, &s->body, &b->cols[c], c, r, seq + r, e);
     }
@@ -526,17 +576,19 @@ static sl_err ch_commit(sl_unit_sink *us, uint64_t row1, uint64_t rej1, sl_sink_
     ch_sink *s = (ch_sink *)us;
     if (!s->begun)
         return SL_OK;
+    const char *origin = s->u.origin ? s->u.origin : ""; /* hex digits: no quoting needed */
     char sql[600];
     /* 1. already there? (a replay of a unit whose INSERT and marker landed) */
     snprintf(sql, sizeof(sql),
-             "SELECT count() FROM `%s`.sluice_units WHERE stream = '%s' AND row0 = %" PRIu64,
-             s->f->c.database, s->stream, s->u.row0);
+             "SELECT count() FROM `%s`.sluice_units WHERE stream = '%s' AND origin = '%s' AND "
+             "row0 = %" PRIu64,
+             s->f->c.database, s->stream, origin, s->u.row0);
     sl_err err = ch_post(s, sql, NULL, NULL, 0, e, "looking up the unit");
     if (err)
         return err;
     bool done = s->resp.len && s->resp.ptr[0] != '0';
     if (!done && s->body.len) {
-        char cols[4096] = "_sluice_seq";
+        char cols[4096] = "_sluice_seq, _sluice_origin";
         size_t k = strlen(cols);
         for (size_t i = 0; i < s->schema->nfields && k < sizeof(cols) - 80; i++)
             k += (size_t)snprintf(cols + k, sizeof(cols) - k, ", `%s`", s->schema->fields[i].name);
@@ -548,17 +600,17 @@ static sl_err ch_commit(sl_unit_sink *us, uint64_t row1, uint64_t rej1, sl_sink_
         snprintf(q, k + 400, "INSERT INTO %s (%s) FORMAT RowBinary", s->table, cols);
         char extra[300] = "";
         if (s->version >= 22002)
-            snprintf(extra, sizeof(extra), "insert_deduplication_token=sluice%%3A%s%%3A%" PRIu64
-                                           "%%3A%" PRIu64, s->stream, s->u.row0, row1);
+            snprintf(extra, sizeof(extra), "insert_deduplication_token=sluice%%3A%s%%3A%s%%3A%" PRIu64
+                                           "%%3A%" PRIu64, s->stream, origin, s->u.row0, row1);
         err = ch_post(s, q, extra[0] ? extra : NULL, s->body.ptr, s->body.len, e, "INSERT");
         free(q);
         if (err)
             return err;
         /* 2. the marker, after the rows */
         snprintf(sql, sizeof(sql),
-                 "INSERT INTO `%s`.sluice_units (stream, row0, row1) VALUES ('%s', %" PRIu64
-                 ", %" PRIu64 ")",
-                 s->f->c.database, s->stream, s->u.row0, row1);
+                 "INSERT INTO `%s`.sluice_units (stream, origin, row0, row1) VALUES ('%s', '%s', "
+                 "%" PRIu64 ", %" PRIu64 ")",
+                 s->f->c.database, s->stream, origin, s->u.row0, row1);
         if ((err = ch_post(s, sql, NULL, NULL, 0, e, "recording the unit")))
             return err;
     }

@@ -7,16 +7,18 @@
  * MergeTree there cannot deduplicate a retried insert by itself).
  *
  * Exactly once on such a server, two layers:
- *   1. the range marker: the table sluice_units (stream, row0, row1) records each unit after its
+ *   1. the range marker: the table sluice_units (stream, origin, row0, row1) records each unit
+ *      (origin: the data directory's identity, since row numbers restart at 0 in a new one;
+ *      keyed by stream alone, a new data directory's rows were skipped as committed) after its
  *      INSERT; commit() first looks the unit up and skips the INSERT when it is there, so a
  *      replay after a crash or a failed attempt whose INSERT had landed sends nothing;
  *   2. the window between INSERT and marker (a crash or an error exactly there): tables made
  *      by sluice are ReplacingMergeTree ordered by the row's identity (event_id for the events
- *      stream, else _sluice_seq, the stream's row sequence number, which the WAL replays
- *      identically), so a repeated row collapses at merges and `SELECT ... FINAL` never counts
- *      it twice.
+ *      stream, else (_sluice_origin, _sluice_seq): the data directory and the stream's row
+ *      sequence number, which the WAL replays identically), so a repeated row collapses at
+ *      merges and `SELECT ... FINAL` never counts it twice.
  * On ClickHouse >= 22.2 the INSERT also carries insert_deduplication_token =
- * "sluice:STREAM:ROW0:ROW1" (plus the table setting non_replicated_deduplication_window for
+ * "sluice:STREAM:ORIGIN:ROW0:ROW1" (plus the table setting non_replicated_deduplication_window for
  * tables it creates), so there the server drops a repeated block at once.
  *
  * Types: bool UInt8, int32 Int32, int64 Int64, float Float32, double Float64, string/json

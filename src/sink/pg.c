@@ -318,6 +318,66 @@ static sl_err connect_pg(pg_sink *ps, sl_sink_error *e)
     return exec_ok(ps, "SET client_min_messages = warning", e, "setting up the session");
 }
 
+/* sluice_units made by an older sluice: (stream, row0) was its key, which a new data directory
+ * (row numbers from 0 again) would hit, skipping its rows as "committed". Adds the origin column
+ * (old markers get '', which only a data directory of that age uses) and makes the key
+ * (stream, origin, row0). Concurrent lanes may race here: the loser's error is retried. */
+static sl_err markers_upgrade(pg_sink *ps, sl_sink_error *e)
+{
+    sl_buf q;
+    sl_buf_init(&q, 0);
+    sl_err err = sl_buf_puts(&q, "ALTER TABLE ");
+    if (!err)
+        err = put_ident(&q, ps->f->c.schema);
+    if (!err)
+        err = sl_buf_puts(&q, ".sluice_units ADD COLUMN IF NOT EXISTS origin text NOT NULL "
+                              "DEFAULT ''");
+    if (!err)
+        err = sl_buf_putc(&q, 0);
+    if (!err)
+        err = exec_ok(ps, (const char *)q.ptr, e, "adding origin to sluice_units");
+    if (err) {
+        sl_buf_release(&q);
+        return err;
+    }
+    const char *params[1] = {ps->f->c.schema};
+    PGresult *res = PQexecParams(
+        ps->conn,
+        "SELECT c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN "
+        "pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = $1 AND t.relname = "
+        "'sluice_units' AND c.contype = 'p' AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE "
+        "a.attrelid = t.oid AND a.attname = 'origin' AND a.attnum = ANY (c.conkey))",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_error(ps, e, "checking the key of sluice_units", res);
+        PQclear(res);
+        sl_buf_release(&q);
+        drop_conn(ps);
+        return SL_RETRY;
+    }
+    if (PQntuples(res) == 1) {
+        q.len = 0;
+        err = sl_buf_puts(&q, "ALTER TABLE ");
+        if (!err)
+            err = put_ident(&q, ps->f->c.schema);
+        if (!err)
+            err = sl_buf_puts(&q, ".sluice_units DROP CONSTRAINT ");
+        if (!err)
+            err = put_ident(&q, PQgetvalue(res, 0, 0));
+        if (!err)
+            err = sl_buf_puts(&q, ", ADD PRIMARY KEY (stream, origin, row0)");
+        if (!err)
+            err = sl_buf_putc(&q, 0);
+        if (!err)
+            err = exec_ok(ps, (const char *)q.ptr, e, "re-keying sluice_units by origin");
+    }
+    PQclear(res);
+    sl_buf_release(&q);
+    if (err == SL_NOMEM)
+        snprintf(e->message, sizeof(e->message), "out of memory");
+    return err;
+}
+
 /* Creates the table (and sluice_units) if missing. */
 static sl_err ensure_table(pg_sink *ps, sl_sink_error *e)
 {
@@ -355,9 +415,10 @@ static sl_err ensure_table(pg_sink *ps, sl_sink_error *e)
     if (!err)
         err = put_ident(&q, ps->f->c.schema);
     if (!err)
-        err = sl_buf_puts(&q, ".sluice_units (stream text NOT NULL, row0 bigint NOT NULL, row1 "
-                              "bigint NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(), "
-                              "PRIMARY KEY (stream, row0))");
+        err = sl_buf_puts(&q, ".sluice_units (stream text NOT NULL, origin text NOT NULL DEFAULT "
+                              "'', row0 bigint NOT NULL, row1 bigint NOT NULL, committed_at "
+                              "timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (stream, origin, "
+                              "row0))");
     if (!err)
         err = sl_buf_putc(&q, 0);
     if (err) {
@@ -367,6 +428,8 @@ static sl_err ensure_table(pg_sink *ps, sl_sink_error *e)
     }
     err = exec_ok(ps, (const char *)q.ptr, e, "creating the table");
     sl_buf_release(&q);
+    if (!err)
+        err = markers_upgrade(ps, e);
     if (!err)
         ps->table_ready = true;
     return err;
@@ -525,7 +588,7 @@ static sl_err pg_commit(sl_unit_sink *s, uint64_t row1, uint64_t rej1, sl_sink_e
     char r0[24], r1[24];
     snprintf(r0, sizeof(r0), "%" PRIu64, ps->u.row0);
     snprintf(r1, sizeof(r1), "%" PRIu64, row1);
-    const char *params[3] = {ps->stream, r0, r1};
+    const char *params[4] = {ps->stream, ps->u.origin ? ps->u.origin : "", r0, r1};
     char sql[9000];
     sl_buf q;
     sl_buf_init(&q, 0);
@@ -533,8 +596,8 @@ static sl_err pg_commit(sl_unit_sink *s, uint64_t row1, uint64_t rej1, sl_sink_e
     if (!err)
         err = put_ident(&q, ps->f->c.schema);
     if (!err)
-        err = sl_buf_puts(&q, ".sluice_units (stream, row0, row1) VALUES ($1, $2, $3) ON "
-                              "CONFLICT DO NOTHING");
+        err = sl_buf_puts(&q, ".sluice_units (stream, origin, row0, row1) VALUES ($1, $2, $3, "
+                              "$4) ON CONFLICT DO NOTHING");
     if (!err)
         err = sl_buf_putc(&q, 0);
     if (err) {
@@ -542,7 +605,7 @@ static sl_err pg_commit(sl_unit_sink *s, uint64_t row1, uint64_t rej1, sl_sink_e
         snprintf(e->message, sizeof(e->message), "out of memory");
         return SL_NOMEM;
     }
-    res = PQexecParams(ps->conn, (const char *)q.ptr, 3, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(ps->conn, (const char *)q.ptr, 4, NULL, params, NULL, NULL, 0);
     sl_buf_release(&q);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         pg_error(ps, e, "recording the unit", res);

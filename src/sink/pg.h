@@ -4,7 +4,8 @@
  * next begin, the lane's backoff spacing the attempts), creates the table if missing, opens a
  * transaction and a COPY into a temporary staging table; rows() streams the rows as COPY text;
  * commit() ends the COPY and, in the same transaction,
- *   INSERT INTO sluice_units (stream, row0, row1) ... ON CONFLICT DO NOTHING
+ *   INSERT INTO sluice_units (stream, origin, row0, row1) ... ON CONFLICT DO NOTHING
+ *       (origin: the data directory's identity, as row numbers restart in a new one)
  *       -> 0 rows: this range was committed before (a replay after a crash): roll back, done;
  *   INSERT INTO table (cols) SELECT cols FROM staging [ON CONFLICT (key) DO NOTHING];
  *   COMMIT.

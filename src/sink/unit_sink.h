@@ -41,6 +41,10 @@ typedef struct {
      * NULL: none. A sink deduplicating by key (PostgreSQL's ON CONFLICT) uses it unless its own
      * configuration names a key. */
     const char *key;
+    /* The data directory's identity (sl_server.origin): row numbers restart at 0 in a new data
+     * directory, so a sink remembering committed ranges keys them by (stream, origin, row0);
+     * "" for jobs (their stream names are unique) and for data directories older than it. */
+    const char *origin;
 } sl_unit;
 
 typedef struct sl_unit_sink sl_unit_sink;

@@ -30,6 +30,8 @@ contains() { grep -qF -- "$2" <<<"$1" || { echo "    '$2' not in: $1"; return 1;
 ch_start "$T" || exit 1
 check "ClickHouse is up ($(ch_sql 'SELECT version()'))" true
 export CLICKHOUSE_URL=$CH_URL
+# a range-marker table as sluice made it before origins: the origin column is added
+ch_sql "CREATE TABLE sluice_units (stream String, row0 UInt64, row1 UInt64, committed_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY (stream, row0)"
 D=$T/d1
 mkdir -p "$D"
 ROUTES='events=clickhouse,rows=clickhouse,typed*=clickhouse'
@@ -64,8 +66,27 @@ check "same event_id twice -> one row with FINAL" eq "$(ch_sql "SELECT count() F
 r=$(printf 'id,name,amount,day\n1,apple,1.5,2026-11-23\n2,,-2,2026-11-24\n' | curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/rows/ingest")
 check "CSV stream -> 200" contains "$r" '"rows_accepted":2'
 check "CSV rows in ClickHouse" wait_eq "SELECT count() FROM rows" 2
-check "CSV column types" eq "$(ch_sql "SELECT groupArray(type) FROM system.columns WHERE table='rows' AND database='default' FORMAT TSV")" "['UInt64','Nullable(Int64)','Nullable(String)','Nullable(Float64)','Nullable(Date)']"
+check "CSV column types" eq "$(ch_sql "SELECT groupArray(type) FROM system.columns WHERE table='rows' AND database='default' FORMAT TSV")" "['UInt64','String','Nullable(Int64)','Nullable(String)','Nullable(Float64)','Nullable(Date)']"
 check "CSV values" eq "$(ch_sql "SELECT _sluice_seq, id, name, amount, day FROM rows ORDER BY id FORMAT TSV")" $'0\t1\tapple\t1.5\t2026-11-23\n1\t2\t\\N\t-2\t2026-11-24'
+check "rows and markers carry the data directory's origin" eq "$(ch_sql "SELECT DISTINCT _sluice_origin FROM rows") $(ch_sql "SELECT DISTINCT origin FROM sluice_units WHERE stream='rows'")" "$(cat "$D/origin") $(cat "$D/origin")"
+check "the table is ordered by (_sluice_origin, _sluice_seq)" contains "$(ch_sql "SELECT engine_full FROM system.tables WHERE name='rows'")" 'ORDER BY (_sluice_origin, _sluice_seq)'
+
+# ---- a new data directory into the same ClickHouse (row numbers from 0 again): its rows are new.
+# Keyed by stream alone, the markers skipped them as committed, and rows ordered by _sluice_seq
+# alone would have replaced the old ones at merges ----
+stop_server
+D0=$D
+D=$T/d_fresh
+mkdir -p "$D"
+start_server "$D" --flush-interval 0.1 --routes "$ROUTES" || exit 1
+r=$(printf 'id,name,amount,day\n3,cherry,3.5,2026-11-25\n4,plum,4.5,2026-11-26\n' | curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/rows/ingest")
+check "new data directory: 2 rows -> 200" contains "$r" '"rows_accepted":2'
+check "new data directory: its rows stored beside the earlier ones (4 with FINAL)" wait_eq "SELECT count() FROM rows FINAL" 4
+ch_sql "OPTIMIZE TABLE rows FINAL" >/dev/null
+check "and still 4 after a merge" eq "$(ch_sql "SELECT count() FROM rows")" 4
+stop_server
+D=$D0
+start_server "$D" --flush-interval 0.1 --routes "$ROUTES" || exit 1
 
 # ---- every type through RowBinary, read back exact ----
 model() { curl -s -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary "{\"name\":\"$1\",\"schema\":{\"fields\":[$2]}}" "$URL/v1/models"; }
@@ -80,7 +101,7 @@ r=$(jsonl typed '{"b":true,"i32":-2147483648,"i64":9223372036854775807,"f":1.5,"
 ')
 check "4 rows of every type -> 200" contains "$r" '"rows_accepted":4'
 check "4 typed rows in ClickHouse" wait_eq "SELECT count() FROM typed" 4
-check "typed column types" eq "$(ch_sql "SELECT groupArray(type) FROM system.columns WHERE table='typed' AND database='default' FORMAT TSV")" "['UInt64','Nullable(UInt8)','Int32','Nullable(Int64)','Nullable(Float32)','Float64','Nullable(String)','Nullable(String)','Nullable(String)','Nullable(Date)','Nullable(DateTime(\\'UTC\\'))','DateTime','Nullable(Decimal(9, 2))','Decimal(18, 4)','Nullable(Decimal(38, 10))']"
+check "typed column types" eq "$(ch_sql "SELECT groupArray(type) FROM system.columns WHERE table='typed' AND database='default' FORMAT TSV")" "['UInt64','String','Nullable(UInt8)','Int32','Nullable(Int64)','Nullable(Float32)','Float64','Nullable(String)','Nullable(String)','Nullable(String)','Nullable(Date)','Nullable(DateTime(\\'UTC\\'))','DateTime','Nullable(Decimal(9, 2))','Decimal(18, 4)','Nullable(Decimal(38, 10))']"
 # (decimals as the column prints them: 18.16's toString(Decimal128) garbles large negatives)
 check "typed values exact (ints, floats, decimals of 4/8/16 bytes, NULLs)" eq \
   "$(ch_sql "SELECT _sluice_seq, b, i32, i64, f, d, d9, d18, d38 FROM typed ORDER BY _sluice_seq FORMAT TSV")" \
@@ -110,7 +131,7 @@ check "/readyz names ClickHouse" contains "$ready" 'ClickHouse, stream events'
 ch_restart || exit 1
 check "after ClickHouse is back all 20 are there" wait_eq "SELECT count() FROM events WHERE event_id LIKE 'down-%'" 20
 check "each exactly once even without FINAL" eq "$(ch_sql "SELECT count() - uniqExact(event_id) FROM events WHERE event_id LIKE 'down-%'")" 0
-check "one marker per unit" eq "$(ch_sql "SELECT count() - uniqExact(stream, row0) FROM sluice_units")" 0
+check "one marker per unit" eq "$(ch_sql "SELECT count() - uniqExact(stream, origin, row0) FROM sluice_units")" 0
 
 # ---- kill -9 during a load ----
 python3 - "$URL" "$T/acked" >"$T/load.out" 2>&1 <<'PY' &

@@ -362,5 +362,20 @@ got_lines=$(cat "$D9"/out/rp/_rejects/dt=*/*.ndjson 2>/dev/null | jq -r '.line' 
 check "dead letters in line order, each once" eq "$got_lines" "$want_lines"
 check "helper threads re-parsed it (metric)" grep -q '^sluice_reparsed_pieces_total{by="helpers"} [1-9]' "$T/rp_metrics.txt"
 
+# ---- DATA/origin: made once; a data directory older than origins (a checkpoint, no origin
+# file) keeps '' (the range markers its sinks wrote carry none); a bad one refuses to start ----
+o1=$(cat "$D9/origin")
+check "origin: 16 hex digits" grep -qE '^[0-9a-f]{16}$' <<<"$o1"
+start_server "$D9" || exit 1
+stop_server
+check "origin kept across a restart" eq "$(cat "$D9/origin")" "$o1"
+rm "$D9/origin"
+start_server "$D9" || exit 1
+stop_server
+check "a data directory older than origins gets ''" eq "$(cat "$D9/origin")" ""
+echo "not-hex" >"$D9/origin"
+"$SLUICE" serve --listen 127.0.0.1:1 --data-dir "$D9" >"$T/badorigin.out" 2>&1
+check "a damaged origin file: cannot start (exit 3), with a hint" eq "$?:$(grep -q 'is not 16 hex digits; restore it' "$T/badorigin.out" && echo hint)" "3:hint"
+
 echo "# $n checks, $fails failed"
 [ "$fails" -eq 0 ]

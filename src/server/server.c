@@ -573,6 +573,13 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     wo.no_sync = !cfg->wal_sync;
     wo.no_direct = !cfg->wal_direct;
     wo.writeback_bytes = cfg->wal_writeback_bytes;
+    /* a new log numbers its segments from the wall clock in ms: output names carry the segment
+     * (part-{segment}-{first}-{last}), and row numbers restart at 0 in a new data directory, so
+     * one publishing where an old one did (same S3 prefix, stream and day) would otherwise
+     * overwrite the old one's objects of the same ranges */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    wo.first_segment = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
     wo.on_sync = on_sync;
     wo.ctx = srv;
     sl_wal_recovery rep;

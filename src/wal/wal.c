@@ -1253,7 +1253,9 @@ static sl_err recover(sl_wal *w, sl_wal_recovery *rep)
         if (getrandom(&w->log_id, sizeof(w->log_id), 0) != (ssize_t)sizeof(w->log_id))
             w->log_id = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
         w->seed = seed_of(w->log_id);
-        uint64_t number = n ? nums[0] : 1;
+        uint64_t number = n ? nums[0] : w->o.first_segment ? w->o.first_segment : 1;
+        if (number >= LSN_LIMIT)
+            number = 1;
         bool fsync_failed;
         err = seg_create(w, number, 1, &w->active, &secs, &fsync_failed);
         if (err)

@@ -33,6 +33,7 @@ typedef struct {
     uint32_t commit_delay_us; /* group commit: the syncing leader may wait this long for more appends before fdatasync (default 0) */
     bool no_direct;           /* write with the page cache even where O_DIRECT works (see wal.c "Direct I/O") */
     uint64_t writeback_bytes; /* start the write-back of buffered appends (sync_file_range) each time this many bytes are written, so the next fdatasync finds little left to do (see wal.c "Early write-back"; 0 = off) */
+    uint64_t first_segment;   /* number of a new log's first segment (0 = 1); the server uses the wall clock in ms, so a new data directory's segments (and the object names derived from them) never repeat an old one's */
     bool quarantine;          /* on mid-log corruption: rename the bad segment to NAME.corrupt, keep the valid prefix, and open anyway (reported in sl_wal_recovery) instead of failing */
     void (*on_sync)(void *ctx, double seconds, uint64_t bytes); /* called after every fdatasync (metrics), from the syncing thread; may be NULL */
     void *ctx;

@@ -151,7 +151,12 @@ check "dead letters: 2 rejects in NDJSON" eq "$(grep -c . <<<"$rej")" 2
 check "dead letter has reason and raw row" contains "$rej" '"code":"type"'
 check "dead letter raw text" contains "$rej" '"raw":"7,bad,notanumber,2026-11-23T15:00:00Z"'
 names=$(ls "$D"/out/default/dt=*/)
-check "file names from WAL segment and row range" contains "$names" 'part-000001-000000000000-'
+seg=$((16#$(basename "$(ls "$D"/wal/*.wal | head -1)" .wal)))
+check "file names from WAL segment and row range" contains "$names" "part-$seg-000000000000-"
+# a new log numbers its segments from the wall clock in ms: a new data directory publishing
+# where an old one did (same prefix, stream, day) never reuses its names
+age=$(($(date +%s%3N) - seg))
+check "a new log's first segment is the wall clock in ms (${age} ms ago)" [ "$age" -ge 0 -a "$age" -lt 3600000 ]
 
 # ---- graceful shutdown with an upload in flight ----
 python3 - "$PORT" "$T/slow.started" >"$T/slow.out" 2>&1 <<'PY' &

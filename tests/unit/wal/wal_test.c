@@ -489,6 +489,38 @@ static void test_empty_dir(void **state)
     rm_tmpdir(dir);
 }
 
+/* first_segment: a new log starts there (the server: wall-clock ms, so a new data directory's
+ * object names never repeat an old one's); an existing log keeps its numbers */
+static void test_first_segment(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    sl_wal_opts o = opts_for(dir, 4096, false);
+    o.first_segment = 1795467600123ull;
+    sl_wal_recovery rep;
+    sl_wal *w = open_ok(&o, &rep);
+    sl_wal_stats st;
+    sl_wal_stats_get(w, &st);
+    assert_int_equal(st.active_segment, 1795467600123ull);
+    uint8_t buf[3000];
+    memset(buf, 7, sizeof(buf));
+    struct iovec iov = {buf, sizeof(buf)};
+    for (int i = 0; i < 4; i++) /* past 4 KiB: rotation to the next number */
+        assert_int_equal(sl_wal_append(w, 1, &iov, 1, NULL, NULL), SL_OK);
+    assert_int_equal(sl_wal_sync(w, 0), SL_OK);
+    sl_wal_stats_get(w, &st);
+    assert_true(st.active_segment > 1795467600123ull);
+    uint64_t active = st.active_segment;
+    sl_wal_close(w);
+    o.first_segment = 5; /* ignored: the log exists */
+    w = open_ok(&o, &rep);
+    sl_wal_stats_get(w, &st);
+    assert_int_equal(st.active_segment, active);
+    assert_int_equal(st.next_lsn, 5);
+    sl_wal_close(w);
+    rm_tmpdir(dir);
+}
+
 static void test_temp_removed(void **state)
 {
     (void)state;
@@ -1481,6 +1513,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_empty_dir),
+        cmocka_unit_test(test_first_segment),
         cmocka_unit_test(test_temp_removed),
         cmocka_unit_test(test_rotation_release),
         cmocka_unit_test(test_max_bytes),

@@ -193,6 +193,18 @@ check "serve: staged file consumed" eq "$(find "$D/stage" -type f | wc -l)" 0
 stop_server
 check "serve: clean stop" eq "$?" 0
 
+# a second data directory (a container restarted without its volume) into the same prefix and
+# stream: its row numbers start at 0 again, but its objects must not replace the first one's
+D=$T/serve1b
+mkdir -p "$D"
+start_server "$D" --flush-interval 0.3 || exit 1
+printf 'id,name\n4,d\n5,e\n6,f\n' >"$T/rows2.csv"
+r=$(curl -s -H 'Content-Type: text/csv' --data-binary @"$T/rows2.csv" "$URL/v1/streams/ev.x-1/ingest")
+check "second data directory: ingest acknowledged" contains "$r" '"rows_accepted":3'
+for _ in $(seq 1 50); do [ "$(objects ev.x-1)" -ge 2 ] && break; sleep 0.1; done
+stop_server
+check "second data directory: its object beside the first (2 objects, ids 1..6)" eq "$(objects ev.x-1) $(Q "SELECT count(DISTINCT id) AS n FROM $(P_OF ev.x-1)")" '2 {"n":"6"}'
+
 # SLUICE_S3_MANIFEST: KEY.manifest.json next to each object, valid JSON even for odd keys
 D=$T/serve-mf
 mkdir -p "$D"

@@ -1514,7 +1514,7 @@ static void *lane_main(void *arg)
                 memset(&st->serr, 0, sizeof(st->serr));
                 sl_mseries_inc(st->m_sink_fail);
                 sl_log(SL_LOG_ERROR, "lane failed; will retry from the WAL",
-                       SL_KS("stream", st->name), SL_KS("error", sl_strerror(err)));
+                       SL_KS("stream", st->name), SL_KS("error", d));
             }
             lane_backoff(st);
             lane_rewind(st);

@@ -179,6 +179,8 @@ refused() { # NAME FIELD JSONL WHAT
   for _ in $(seq 1 200); do ready=$(curl -s "$URL/readyz"); grep -qF -- "$4" <<<"$ready" && break; sleep 0.05; done
   stop_server
   grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$d.log" && { echo "    sanitizer report in $d.log"; return 1; }
+  # the log says why too (it said only "invalid argument")
+  grep -F 'lane failed' "$d.log" | grep -qF -- "$4" || { echo "    the log does not say why: $(grep -F 'lane failed' "$d.log" | head -1)"; return 1; }
   contains "$ready" "$4"
 }
 check "a date before 1970 -> the unit refused, row and column named" refused typedday '{"name":"day","type":"date"}' \

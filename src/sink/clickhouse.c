@@ -375,13 +375,18 @@ static sl_err sql_str(sl_buf *b, const char *v)
 }
 
 /* A table made by an older sluice lacks the origin column (the data directory's identity,
- * sl_unit.origin): added as String DEFAULT '' (its rows and markers then carry '', which only a
- * data directory of that age uses). The ORDER BY of such a table stays what it was. */
-static sl_err add_column(ch_sink *s, const char *table, const char *col, sl_sink_error *e)
+ * sl_unit.origin): it is added (String, so '' in the rows already there). With into_key, in the
+ * same ALTER, the column is appended to the table's sorting key: a ReplacingMergeTree ordered by
+ * _sluice_seq alone would collapse a new data directory's rows (numbered from 0 again) with the
+ * old ones at merges. ClickHouse takes a column into the key only in the ALTER that adds it, and
+ * (18.16) only without a DEFAULT expression. Another lane adding it first is fine. */
+static sl_err add_column(ch_sink *s, const char *table, const char *col, bool into_key,
+                         sl_sink_error *e)
 {
     sl_buf q;
     sl_buf_init(&q, 0);
-    sl_err err = sl_buf_printf(&q, "SELECT count() FROM system.columns WHERE database = ");
+    /* row 1: the column's count; row 2: the table's sorting key */
+    sl_err err = sl_buf_printf(&q, "SELECT toString(count()) FROM system.columns WHERE database = ");
     if (!err)
         err = sql_str(&q, s->f->c.database);
     if (!err)
@@ -393,17 +398,53 @@ static sl_err add_column(ch_sink *s, const char *table, const char *col, sl_sink
     if (!err)
         err = sql_str(&q, col);
     if (!err)
+        err = sl_buf_printf(&q, " UNION ALL SELECT sorting_key FROM system.tables WHERE database = ");
+    if (!err)
+        err = sql_str(&q, s->f->c.database);
+    if (!err)
+        err = sl_buf_printf(&q, " AND name = ");
+    if (!err)
+        err = sql_str(&q, table);
+    if (!err)
+        err = sl_buf_printf(&q, " FORMAT TabSeparated");
+    if (!err)
         err = sl_buf_putc(&q, 0);
     if (!err)
         err = ch_post(s, (const char *)q.ptr, NULL, NULL, 0, e, "looking for the origin column");
-    if (!err && s->resp.len && s->resp.ptr[0] == '0') {
+    char count[24] = "", key[1024] = "";
+    bool key_fits = true;
+    if (!err) { /* UNION ALL gives its parts in any order: the count is the all-digit line */
+        const char *p = (const char *)s->resp.ptr, *end = p + s->resp.len;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = (size_t)((nl ? nl : end) - p);
+            bool digits = n > 0;
+            for (size_t i = 0; digits && i < n; i++)
+                digits = p[i] >= '0' && p[i] <= '9';
+            if (digits && !count[0])
+                snprintf(count, sizeof(count), "%.*s", (int)(n < 20 ? n : 20), p);
+            else if (n < sizeof(key))
+                snprintf(key, sizeof(key), "%.*s", (int)n, p);
+            else
+                key_fits = false;
+            p = nl ? nl + 1 : end;
+        }
+    }
+    if (!err && !strcmp(count, "0")) {
         q.len = 0;
-        err = sl_buf_printf(&q, "ALTER TABLE `%s`.`%s` ADD COLUMN `%s` String DEFAULT ''",
-                            s->f->c.database, table, col);
+        err = sl_buf_printf(&q, "ALTER TABLE `%s`.`%s` ADD COLUMN `%s` String", s->f->c.database,
+                            table, col);
+        if (!err && into_key && key[0] && key_fits)
+            err = sl_buf_printf(&q, ", MODIFY ORDER BY (%s, `%s`)", key, col);
         if (!err)
             err = sl_buf_putc(&q, 0);
-        if (!err)
+        if (!err) {
             err = ch_post(s, (const char *)q.ptr, NULL, NULL, 0, e, "adding the origin column");
+            if (err == SL_RETRY && strstr(e->message, "already exists")) { /* another lane */
+                memset(e, 0, sizeof(*e));
+                err = SL_OK;
+            }
+        }
     }
     sl_buf_release(&q);
     if (err == SL_NOMEM)
@@ -447,7 +488,7 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
     if (!err)
         err = ch_post(s, (const char *)q.ptr, NULL, NULL, 0, e, "creating the table");
     if (!err)
-        err = add_column(s, s->name, "_sluice_origin", e);
+        err = add_column(s, s->name, "_sluice_origin", !s->events, e);
     /* RowBinary carries no types: a table made before (by hand, or by sluice for another schema)
      * whose column has another type would read the bytes wrongly. The first such column, if any. */
     q.len = 0;
@@ -518,7 +559,7 @@ static sl_err ensure_table(ch_sink *s, sl_sink_error *e)
              s->f->c.database);
     if ((err = ch_post(s, sql, NULL, NULL, 0, e, "creating sluice_units")))
         return err;
-    if ((err = add_column(s, "sluice_units", "origin", e)))
+    if ((err = add_column(s, "sluice_units", "origin", false, e)))
         return err;
     s->table_ready = true;
     return SL_OK;
@@ -600,8 +641,16 @@ static sl_err ch_commit(sl_unit_sink *us, uint64_t row1, uint64_t rej1, sl_sink_
         snprintf(q, k + 400, "INSERT INTO %s (%s) FORMAT RowBinary", s->table, cols);
         char extra[300] = "";
         if (s->version >= 22002)
-            snprintf(extra, sizeof(extra), "insert_deduplication_token=sluice%%3A%s%%3A%s%%3A%" PRIu64
-                                           "%%3A%" PRIu64, s->stream, origin, s->u.row0, row1);
+        {
+            /* "sluice:STREAM:ORIGIN:ROW0:ROW1"; without an origin (a data directory older than
+             * origins) the old "sluice:STREAM:ROW0:ROW1", so a unit whose INSERT landed before
+             * an upgrade but not its marker is still recognised */
+            char o[24] = "";
+            if (origin[0])
+                snprintf(o, sizeof(o), "%s%%3A", origin);
+            snprintf(extra, sizeof(extra), "insert_deduplication_token=sluice%%3A%s%%3A%s%" PRIu64
+                                           "%%3A%" PRIu64, s->stream, o, s->u.row0, row1);
+        }
         err = ch_post(s, q, extra[0] ? extra : NULL, s->body.ptr, s->body.len, e, "INSERT");
         free(q);
         if (err)

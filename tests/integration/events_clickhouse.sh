@@ -32,9 +32,13 @@ check "ClickHouse is up ($(ch_sql 'SELECT version()'))" true
 export CLICKHOUSE_URL=$CH_URL
 # a range-marker table as sluice made it before origins: the origin column is added
 ch_sql "CREATE TABLE sluice_units (stream String, row0 UInt64, row1 UInt64, committed_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY (stream, row0)"
+# and a data table as an older sluice made it (ORDER BY _sluice_seq alone), with a row of an
+# older data directory at sequence number 0
+ch_sql "CREATE TABLE legacy (_sluice_seq UInt64, id Nullable(Int64)) ENGINE = ReplacingMergeTree ORDER BY _sluice_seq"
+ch_sql "INSERT INTO legacy VALUES (0, 100)"
 D=$T/d1
 mkdir -p "$D"
-ROUTES='events=clickhouse,rows=clickhouse,typed*=clickhouse'
+ROUTES='events=clickhouse,rows=clickhouse,typed*=clickhouse,legacy=clickhouse'
 start_server "$D" --flush-interval 0.1 --routes "$ROUTES" || exit 1
 ev() { curl -s -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary "$1" "$URL/v1/events"; }
 wait_eq() {
@@ -74,6 +78,13 @@ check "the table is ordered by (_sluice_origin, _sluice_seq)" contains "$(ch_sql
 # ---- a new data directory into the same ClickHouse (row numbers from 0 again): its rows are new.
 # Keyed by stream alone, the markers skipped them as committed, and rows ordered by _sluice_seq
 # alone would have replaced the old ones at merges ----
+# the older table: the new row (sequence number 0 as well) must not replace the old one at merges
+r=$(printf 'id\n1\n' | curl -s -w ' %{http_code}' -H 'Content-Type: text/csv' --data-binary @- "$URL/v1/streams/legacy/ingest")
+check "older table: 1 row -> 200" contains "$r" '"rows_accepted":1'
+check "older table: the row inserted" wait_eq "SELECT count() FROM legacy" 2
+ch_sql "OPTIMIZE TABLE legacy FINAL" >/dev/null
+check "older table: origin added to its key, both rows kept after a merge" eq \
+  "$(ch_sql "SELECT sorting_key FROM system.tables WHERE name='legacy'") $(ch_sql "SELECT count() FROM legacy FINAL")" '_sluice_seq, _sluice_origin 2'
 stop_server
 D0=$D
 D=$T/d_fresh

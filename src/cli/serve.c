@@ -91,7 +91,7 @@ static const opt opts[] = {
     {"max-errors", "SLUICE_MAX_ERRORS", NULL, K_INT, OFF(max_errors), "rejected rows listed in an answer (default 10)"},
     {"mode", "SLUICE_MODE", NULL, K_MODE, 0, "default for requests without ?mode=: dlq (default) or strict"},
     {"codec", "SLUICE_CODEC", NULL, K_CODEC, 0, "Parquet compression: snappy (default), zstd, gzip, lz4_raw, none"},
-    {"threads", "SLUICE_THREADS", NULL, K_INT, OFF(encode_threads), "threads encoding a file's columns (default 0 = one per core)"},
+    {"threads", "SLUICE_THREADS", NULL, K_INT, OFF(encode_threads), "threads encoding a file's columns, per stream (default 0 = one per core, at most 4)"},
     {"log-level", "SLUICE_LOG_LEVEL", NULL, K_LEVEL, 0, "debug, info (default), warn, error"},
     {"sink", "SLUICE_SINK", NULL, K_SINK, 0, "where rows go: local (Parquet in DATA/out, default), s3 (Parquet in a bucket; default when S3_BUCKET is set), kafka (a message per row, see KAFKA_BROKERS)"},
     {"routes", "SLUICE_ROUTES", NULL, K_ROUTES, 0, "per-stream sinks, e.g. events=postgres,logs*=s3 (a name, or a prefix ending in *); other streams use --sink"},

@@ -268,10 +268,15 @@ static void tune_malloc(void)
         mallopt(M_ARENA_MAX, 1);
 }
 
+/* Segment numbers of logs made before origins started at 1; since then a new log starts at the
+ * wall clock in ms (about 1.8e12). */
+#define CLOCK_SEGMENTS ((uint64_t)1000000000000)
+
 /* DATA/origin: read it, or make it (temp file, fsync, rename, fsync the directory): 16 random
- * hex digits for a new data directory, empty for one that has a checkpoint already but no origin
- * (made by an older sluice: its sinks' range markers carry no origin, and its units in flight
- * must still find theirs). */
+ * hex digits for a new data directory. A directory that has a checkpoint but no origin file
+ * was either made by an older sluice (its log numbered from 1: origin '', as its sinks' range
+ * markers have none and its units in flight must still find theirs) or has lost the file:
+ * then starting with another origin would deliver its units in flight again, so it refuses. */
 static sl_err load_origin(sl_server *srv, bool existing_dir, char *msg, size_t msgn)
 {
     char path[1200], tmp[1210];
@@ -304,6 +309,14 @@ static sl_err load_origin(sl_server *srv, bool existing_dir, char *msg, size_t m
         return err;
     }
     srv->origin[0] = '\0';
+    sl_wal_stats ws;
+    sl_wal_stats_get(srv->wal, &ws);
+    if (existing_dir && ws.active_segment >= CLOCK_SEGMENTS) {
+        snprintf(msg, msgn, "%s is missing, but this data directory was made with one: restore "
+                 "it from a backup (sinks key what they delivered by it); only if no sink holds "
+                 "anything of this directory, write 16 random hex digits there", path);
+        return SL_FORMAT;
+    }
     if (!existing_dir) {
         uint64_t r;
         if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
@@ -488,7 +501,7 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     }
     char ckpt[1200];
     snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", cfg->data_dir);
-    bool legacy_dir = access(ckpt, F_OK) == 0; /* made before; the origin file decides */
+    bool had_checkpoint = access(ckpt, F_OK) == 0; /* not new: load_origin */
     const char *dirs[] = {cfg->data_dir, srv->wal_dir, srv->out_dir, srv->stage_dir,
                           srv->streams_dir};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
@@ -498,8 +511,6 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
             goto fail;
         }
     clean_stage(srv->stage_dir);
-    if ((err = load_origin(srv, legacy_dir, msg, msgn)))
-        goto fail;
     if (!srv->sink)
         srv->sink = sl_sink_local_create(srv->out_dir);
     if (!srv->sink) {
@@ -515,6 +526,10 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
      * next flush on one core) */
     po.threads = cfg->encode_threads > 0 ? cfg->encode_threads
                                          : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    /* the pool is per open file (per stream, and per partition up to 1): the default stays
+     * small so many streams on a big machine do not start thousands of threads */
+    if (cfg->encode_threads <= 0 && po.threads > 4)
+        po.threads = 4;
     if (po.threads < 1)
         po.threads = 1;
     srv->encode_threads = po.threads;
@@ -580,6 +595,9 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     wo.first_segment = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    const char *fs = getenv("SLUICE_TEST_WAL_FIRST_SEGMENT"); /* tests: a log as older sluices made */
+    if (fs && *fs)
+        wo.first_segment = strtoull(fs, NULL, 10);
     wo.on_sync = on_sync;
     wo.ctx = srv;
     sl_wal_recovery rep;
@@ -590,6 +608,9 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
                  rep.message[0] ? ": " : "", rep.message);
         goto fail;
     }
+    /* after the WAL's lock on the directory: two processes never race for DATA/origin */
+    if ((err = load_origin(srv, had_checkpoint, msg, msgn)))
+        goto fail;
     if (rep.message[0] || rep.truncated_bytes)
         sl_log(SL_LOG_WARN, "WAL recovered", SL_KS("detail", rep.message),
                SL_KU("truncated_bytes", rep.truncated_bytes),

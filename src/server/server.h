@@ -186,7 +186,7 @@ uint64_t sl_streams_backlog(sl_server *srv); /* txns still to replay after recov
 /* ---- server.c ---- */
 struct sl_server {
     sl_serve_config cfg;
-    int encode_threads; /* effective: cfg.encode_threads, 0 resolved to the cores */
+    int encode_threads; /* effective: cfg.encode_threads, 0 resolved to the cores (<= 4) */
     /* This data directory's identity (DATA/origin, 16 hex digits, made once): stream row numbers
      * restart at 0 in a new data directory, so sinks that remember committed ranges (the
      * PostgreSQL and ClickHouse range markers) key them by origin too. "" for a data directory

@@ -319,62 +319,64 @@ static sl_err connect_pg(pg_sink *ps, sl_sink_error *e)
 }
 
 /* sluice_units made by an older sluice: (stream, row0) was its key, which a new data directory
- * (row numbers from 0 again) would hit, skipping its rows as "committed". Adds the origin column
- * (old markers get '', which only a data directory of that age uses) and makes the key
- * (stream, origin, row0). Concurrent lanes may race here: the loser's error is retried. */
+ * (row numbers from 0 again) would hit, skipping its rows as "committed". One catalog query
+ * first (no lock, no ownership needed): only a table that lacks the origin column or has it
+ * outside its key is altered (ADD COLUMN, old markers get ''; then the key becomes (stream,
+ * origin, row0)), under a lock_timeout so a busy table fails this attempt (retried) instead of
+ * queueing every lane's marker INSERT behind the ALTER. Concurrent lanes may race: the loser's
+ * error is retried. */
 static sl_err markers_upgrade(pg_sink *ps, sl_sink_error *e)
 {
-    sl_buf q;
-    sl_buf_init(&q, 0);
-    sl_err err = sl_buf_puts(&q, "ALTER TABLE ");
-    if (!err)
-        err = put_ident(&q, ps->f->c.schema);
-    if (!err)
-        err = sl_buf_puts(&q, ".sluice_units ADD COLUMN IF NOT EXISTS origin text NOT NULL "
-                              "DEFAULT ''");
-    if (!err)
-        err = sl_buf_putc(&q, 0);
-    if (!err)
-        err = exec_ok(ps, (const char *)q.ptr, e, "adding origin to sluice_units");
-    if (err) {
-        sl_buf_release(&q);
-        return err;
-    }
     const char *params[1] = {ps->f->c.schema};
     PGresult *res = PQexecParams(
         ps->conn,
-        "SELECT c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN "
-        "pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = $1 AND t.relname = "
-        "'sluice_units' AND c.contype = 'p' AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE "
-        "a.attrelid = t.oid AND a.attname = 'origin' AND a.attnum = ANY (c.conkey))",
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = "
+        "'origin' AND NOT a.attisdropped), (SELECT c.conname FROM pg_constraint c WHERE "
+        "c.conrelid = t.oid AND c.contype = 'p' AND NOT EXISTS (SELECT 1 FROM pg_attribute a "
+        "WHERE a.attrelid = t.oid AND a.attname = 'origin' AND a.attnum = ANY (c.conkey))) FROM "
+        "pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = $1 AND "
+        "t.relname = 'sluice_units'",
         1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_error(ps, e, "checking the key of sluice_units", res);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        pg_error(ps, e, "checking sluice_units", res);
         PQclear(res);
-        sl_buf_release(&q);
         drop_conn(ps);
         return SL_RETRY;
     }
-    if (PQntuples(res) == 1) {
-        q.len = 0;
-        err = sl_buf_puts(&q, "ALTER TABLE ");
+    bool has_origin = !strcmp(PQgetvalue(res, 0, 0), "t");
+    char pk[128] = ""; /* the primary key without origin, if any */
+    if (!PQgetisnull(res, 0, 1))
+        snprintf(pk, sizeof(pk), "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (has_origin && !pk[0])
+        return SL_OK;
+    sl_buf q;
+    sl_buf_init(&q, 0);
+    sl_err err = sl_buf_puts(&q, "BEGIN; SET LOCAL lock_timeout = '5s'; ALTER TABLE ");
+    if (!err)
+        err = put_ident(&q, ps->f->c.schema);
+    if (!err)
+        err = sl_buf_puts(&q, ".sluice_units ");
+    if (!err && !has_origin)
+        err = sl_buf_puts(&q, "ADD COLUMN IF NOT EXISTS origin text NOT NULL DEFAULT ''");
+    if (!err && pk[0]) {
+        err = sl_buf_puts(&q, has_origin ? "DROP CONSTRAINT " : ", DROP CONSTRAINT ");
         if (!err)
-            err = put_ident(&q, ps->f->c.schema);
-        if (!err)
-            err = sl_buf_puts(&q, ".sluice_units DROP CONSTRAINT ");
-        if (!err)
-            err = put_ident(&q, PQgetvalue(res, 0, 0));
+            err = put_ident(&q, pk);
         if (!err)
             err = sl_buf_puts(&q, ", ADD PRIMARY KEY (stream, origin, row0)");
-        if (!err)
-            err = sl_buf_putc(&q, 0);
-        if (!err)
-            err = exec_ok(ps, (const char *)q.ptr, e, "re-keying sluice_units by origin");
     }
-    PQclear(res);
-    sl_buf_release(&q);
-    if (err == SL_NOMEM)
+    if (!err)
+        err = sl_buf_puts(&q, "; COMMIT");
+    if (!err)
+        err = sl_buf_putc(&q, 0);
+    if (err) {
+        sl_buf_release(&q);
         snprintf(e->message, sizeof(e->message), "out of memory");
+        return SL_NOMEM;
+    }
+    err = exec_ok(ps, (const char *)q.ptr, e, "re-keying sluice_units by origin");
+    sl_buf_release(&q);
     return err;
 }
 

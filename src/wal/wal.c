@@ -1,7 +1,7 @@
 /* wal.c: write-ahead log (see wal.h for the API).
  *
  * Files. One directory holds the segments `<16 lower-case hex digits>.wal` (the segment number,
- * consecutive from 1), new segments being born as `<name>.tmp` (removed by recovery),
+ * consecutive from opts.first_segment, default 1), new segments being born as `<name>.tmp` (removed by recovery),
  * quarantined ones as `<name>.corrupt[.N]` (ignored), and nothing else we touch. The
  * directory is flock()ed while open. Segment N+1 starts with the LSN after the last record of
  * segment N; records are never split across segments.

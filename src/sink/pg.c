@@ -428,8 +428,34 @@ static sl_err ensure_table(pg_sink *ps, sl_sink_error *e)
         snprintf(e->message, sizeof(e->message), "out of memory");
         return SL_NOMEM;
     }
-    err = exec_ok(ps, (const char *)q.ptr, e, "creating the table");
+    /* both there already: no CREATE at all (CREATE TABLE IF NOT EXISTS asks for CREATE on the
+     * schema even when the table exists, so a role that may only write rows could not
+     * deliver) */
+    bool exist = false;
+    if (!err) {
+        sl_buf u;
+        sl_buf_init(&u, 0);
+        err = put_ident(&u, ps->f->c.schema);
+        if (!err)
+            err = sl_buf_puts(&u, ".sluice_units");
+        if (!err)
+            err = sl_buf_putc(&u, 0);
+        if (!err) {
+            const char *params[2] = {ps->table, (const char *)u.ptr};
+            PGresult *res = PQexecParams(ps->conn, "SELECT to_regclass($1) IS NOT NULL AND "
+                                         "to_regclass($2) IS NOT NULL", 2, NULL, params, NULL,
+                                         NULL, 0);
+            if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+                exist = !strcmp(PQgetvalue(res, 0, 0), "t");
+            PQclear(res); /* on error: CREATE IF NOT EXISTS says what is wrong */
+        }
+        sl_buf_release(&u);
+    }
+    if (!err && !exist)
+        err = exec_ok(ps, (const char *)q.ptr, e, "creating the table");
     sl_buf_release(&q);
+    if (err == SL_NOMEM)
+        snprintf(e->message, sizeof(e->message), "out of memory");
     if (!err)
         err = markers_upgrade(ps, e);
     if (!err)

@@ -235,8 +235,9 @@ stop_server
 
 # a role that may only write rows (not the owner of sluice_units): delivery must not need to
 # ALTER the marker table once it is current (it ALTERed at every connection: "must be owner")
-# (CREATE on the schema: CREATE TABLE IF NOT EXISTS asks for it even when the table exists)
-pg_sql "CREATE ROLE writer LOGIN; GRANT USAGE, CREATE ON SCHEMA public TO writer; GRANT SELECT, INSERT ON rows, sluice_units TO writer; GRANT TEMPORARY ON DATABASE postgres TO writer" >/dev/null
+# (and no CREATE on the schema, which CREATE TABLE IF NOT EXISTS asks for even when the table
+# exists: sluice looks in the catalog first)
+pg_sql "CREATE ROLE writer LOGIN; GRANT USAGE ON SCHEMA public TO writer; GRANT SELECT, INSERT ON rows, sluice_units TO writer; GRANT TEMPORARY ON DATABASE postgres TO writer" >/dev/null
 D=$D0
 n0=$(pg_sql "SELECT count(*) FROM sluice_units WHERE stream='rows' AND origin='$(cat "$D/origin")'")
 POSTGRES_URL=${PG_URL/postgres@/writer@} start_server "$D" --flush-interval 0.1 --routes 'rows=postgres' || exit 1

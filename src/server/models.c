@@ -43,26 +43,19 @@ enum MHD_Result sl__model_not_found(sl_api *api, struct MHD_Connection *c, const
     return sl__api_error(c, 404, "model_not_found", hint, "model '%.80s' does not exist", name);
 }
 
+/* DIR/NAME.json holding json and a newline, written atomically. */
 static sl_err write_model_file(const char *dir, const char *name, const char *json)
 {
-    char path[1200], tmp[1300];
-    snprintf(path, sizeof(path), "%.1000s/%s.json", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return SL_IO;
-    sl_err err = sl_write_all(fd, json, strlen(json));
+    char fname[300];
+    snprintf(fname, sizeof(fname), "%.250s.json", name);
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    sl_err err = sl_buf_puts(&b, json);
     if (!err)
-        err = sl_write_all(fd, "\n", 1);
-    if (!err && fsync(fd))
-        err = SL_IO;
-    close(fd);
-    if (!err && rename(tmp, path))
-        err = SL_IO;
+        err = sl_buf_putc(&b, '\n');
     if (!err)
-        err = sl_fsync_dir(dir);
-    if (err)
-        unlink(tmp);
+        err = sl_write_file_atomic(dir, fname, b.ptr, b.len);
+    sl_buf_release(&b);
     return err;
 }
 

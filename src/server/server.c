@@ -279,7 +279,7 @@ static void tune_malloc(void)
  * then starting with another origin would deliver its units in flight again, so it refuses. */
 static sl_err load_origin(sl_server *srv, bool existing_dir, char *msg, size_t msgn)
 {
-    char path[1200], tmp[1210];
+    char path[1200];
     snprintf(path, sizeof(path), "%s/origin", srv->cfg.data_dir);
     sl_buf b;
     sl_buf_init(&b, 0);
@@ -325,16 +325,9 @@ static sl_err load_origin(sl_server *srv, bool existing_dir, char *msg, size_t m
         }
         snprintf(srv->origin, sizeof(srv->origin), "%016" PRIx64, r);
     }
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool ok = fd >= 0;
     char line[20];
     int n = snprintf(line, sizeof(line), "%s\n", srv->origin);
-    ok = ok && sl_write_all(fd, line, (size_t)n) == SL_OK && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    ok = ok && rename(tmp, path) == 0 && sl_fsync_dir(srv->cfg.data_dir) == SL_OK;
-    if (!ok) {
+    if (sl_write_file_atomic(srv->cfg.data_dir, "origin", line, (size_t)n)) {
         snprintf(msg, msgn, "cannot write %s: %s", path, strerror(errno));
         return SL_IO;
     }

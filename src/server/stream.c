@@ -325,28 +325,6 @@ void sl_txn_free(sl_server *srv, sl_txn *t)
 
 /* ---- files ------------------------------------------------------------------------------ */
 
-/* Writes a small file atomically: tmp, fdatasync, rename, fsync the directory. */
-static sl_err write_atomic(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[1400], tmp[1450];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return errno == ENOSPC ? SL_NOSPACE : SL_IO;
-    sl_err err = sl_write_all(fd, p, n);
-    if (!err && fdatasync(fd))
-        err = SL_IO;
-    close(fd);
-    if (!err && rename(tmp, path))
-        err = SL_IO;
-    if (!err)
-        err = sl_fsync_dir(dir);
-    if (err)
-        unlink(tmp);
-    return err;
-}
-
 /* ---- checkpoint ------------------------------------------------------------------------- */
 
 /* DATA/checkpoint: "SLCKPT01", u32 count, per stream: u16 name length, name, u64 flushed_row,
@@ -386,7 +364,7 @@ static sl_err ckpt_write_locked(sl_server *srv)
         err = sl_buf_append(&b, tmp, 4);
     }
     if (!err)
-        err = write_atomic(srv->cfg.data_dir, "checkpoint", b.ptr, b.len);
+        err = sl_write_file_atomic(srv->cfg.data_dir, "checkpoint", b.ptr, b.len);
     sl_buf_release(&b);
     return err;
 }
@@ -685,18 +663,19 @@ sl_err sl_stream_get_or_create(sl_server *srv, const char *name, sl_schema *sche
     if (!err) {
         char fname[128];
         snprintf(fname, sizeof(fname), "%s.schema.json", name);
-        err = write_atomic(srv->streams_dir, fname, json, strlen(json));
+        err = sl_write_file_atomic(srv->streams_dir, fname, json, strlen(json));
         if (!err) {
             snprintf(fname, sizeof(fname), "%s.model", name);
-            err = write_atomic(srv->streams_dir, fname, model ? model : "", model ? strlen(model) : 0);
+            err = sl_write_file_atomic(srv->streams_dir, fname, model ? model : "",
+                                       model ? strlen(model) : 0);
         }
         if (!err && partition[0]) {
             snprintf(fname, sizeof(fname), "%s.partition", name);
-            err = write_atomic(srv->streams_dir, fname, partition, strlen(partition));
+            err = sl_write_file_atomic(srv->streams_dir, fname, partition, strlen(partition));
         }
         if (!err && key[0]) { /* the event key likewise (PostgreSQL's conflict key) */
             snprintf(fname, sizeof(fname), "%s.key", name);
-            err = write_atomic(srv->streams_dir, fname, key, strlen(key));
+            err = sl_write_file_atomic(srv->streams_dir, fname, key, strlen(key));
         }
     }
     free(json);

@@ -8,7 +8,6 @@
  * unit's range: the same unit replayed gives the same rows per partition, so the same keys).
  * Values are written as Hive does: %XX for control characters, DEL and each of
  * " # % ' * / : = ? \ ^ [ ] { }; __HIVE_DEFAULT_PARTITION__ for null and the empty string. */
-#define _GNU_SOURCE /* sync_file_range */
 #include "sink/unit_sink.h"
 
 #include <errno.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/textfmt.h"
 
 typedef struct {
@@ -73,11 +73,7 @@ static sl_err fd_write(void *ctx, const void *p, size_t n)
     if (err)
         return err;
     pt->written += n;
-    if (pt->written - pt->wb_from >= WRITEBACK_BYTES) {
-        (void)sync_file_range(pt->fd, (off_t)pt->wb_from, (off_t)(pt->written - pt->wb_from),
-                              SYNC_FILE_RANGE_WRITE);
-        pt->wb_from = pt->written;
-    }
+    sl_writeback_after(pt->fd, &pt->wb_from, pt->written, WRITEBACK_BYTES);
     return SL_OK;
 }
 

@@ -1,8 +1,10 @@
 /* fsutil.c: see fsutil.h. */
+#define _GNU_SOURCE /* sync_file_range */
 #include "util/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -100,4 +102,33 @@ struct timespec sl_deadline_after(double seconds)
         t.tv_nsec -= 1000000000L;
     }
     return t;
+}
+
+sl_err sl_write_file_atomic(const char *dir, const char *name, const void *p, size_t n)
+{
+    char path[1400], tmp[1450];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno == ENOSPC ? SL_NOSPACE : SL_IO;
+    sl_err err = sl_write_all(fd, p, n);
+    if (!err && fdatasync(fd))
+        err = SL_IO;
+    close(fd);
+    if (!err && rename(tmp, path))
+        err = SL_IO;
+    if (!err)
+        err = sl_fsync_dir(dir);
+    if (err)
+        unlink(tmp);
+    return err;
+}
+
+void sl_writeback_after(int fd, uint64_t *from, uint64_t end, uint64_t every)
+{
+    if (end - *from < every)
+        return;
+    (void)sync_file_range(fd, (off_t)*from, (off_t)(end - *from), SYNC_FILE_RANGE_WRITE);
+    *from = end;
 }

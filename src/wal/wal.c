@@ -1495,11 +1495,7 @@ sl_err sl_wal_append(sl_wal *w, uint8_t type, const struct iovec *iov, int iovcn
     if (w->o.writeback_bytes && !direct) {
         if (w->wb_from > off) /* a new segment */
             w->wb_from = off;
-        if (cur->end - w->wb_from >= w->o.writeback_bytes) {
-            (void)sync_file_range(w->active->fd, (off_t)w->wb_from, (off_t)(cur->end - w->wb_from),
-                                  SYNC_FILE_RANGE_WRITE);
-            w->wb_from = cur->end;
-        }
+        sl_writeback_after(w->active->fd, &w->wb_from, cur->end, w->o.writeback_bytes);
     }
     w->total_bytes += size;
     w->next_lsn++;

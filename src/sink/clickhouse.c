@@ -580,6 +580,8 @@ static sl_err ch_begin(sl_unit_sink *us, const sl_unit *u, sl_sink_error *e)
     ch_abort(us);
     s->u = *u;
     s->u.stream = s->stream;
+    if (!s->u.origin)
+        s->u.origin = "";
     sl_err err = ensure_table(s, e);
     if (!err)
         s->begun = true;
@@ -593,7 +595,7 @@ static sl_err ch_rows(sl_unit_sink *us, const sl_batch *b, uint64_t seq, sl_sink
     sl_err err = SL_OK;
     /* per row, per column in the INSERT's order (_sluice_seq, _sluice_origin, then the schema's
      * fields) */
-    const char *origin = s->u.origin ? s->u.origin : "";
+    const char *origin = s->u.origin;
     size_t olen = strlen(origin);
     for (size_t r = 0; !err && r < rows; r++) {
         err = sl_buf_reserve(&s->body, 8);
@@ -617,7 +619,7 @@ static sl_err ch_commit(sl_unit_sink *us, uint64_t row1, uint64_t rej1, sl_sink_
     ch_sink *s = (ch_sink *)us;
     if (!s->begun)
         return SL_OK;
-    const char *origin = s->u.origin ? s->u.origin : ""; /* hex digits: no quoting needed */
+    const char *origin = s->u.origin; /* hex digits: no quoting needed */
     char sql[600];
     /* 1. already there? (a replay of a unit whose INSERT and marker landed) */
     snprintf(sql, sizeof(sql),

@@ -36,6 +36,7 @@ typedef struct {
     bool begun;
     sl_unit u;
     char table[300];    /* quoted "schema"."table" */
+    char units[160];    /* quoted "schema".sluice_units, the range markers */
     char key[72];       /* quoted key column or "" */
     char cols[4096];    /* quoted column list */
     sl_buf buf;         /* COPY text waiting to be sent */
@@ -352,11 +353,8 @@ static sl_err markers_upgrade(pg_sink *ps, sl_sink_error *e)
         return SL_OK;
     sl_buf q;
     sl_buf_init(&q, 0);
-    sl_err err = sl_buf_puts(&q, "BEGIN; SET LOCAL lock_timeout = '5s'; ALTER TABLE ");
-    if (!err)
-        err = put_ident(&q, ps->f->c.schema);
-    if (!err)
-        err = sl_buf_puts(&q, ".sluice_units ");
+    sl_err err = sl_buf_printf(&q, "BEGIN; SET LOCAL lock_timeout = '5s'; ALTER TABLE %s ",
+                               ps->units);
     if (!err && !has_origin)
         err = sl_buf_puts(&q, "ADD COLUMN IF NOT EXISTS origin text NOT NULL DEFAULT ''");
     if (!err && pk[0]) {
@@ -380,11 +378,9 @@ static sl_err markers_upgrade(pg_sink *ps, sl_sink_error *e)
     return err;
 }
 
-/* Creates the table (and sluice_units) if missing. */
-static sl_err ensure_table(pg_sink *ps, sl_sink_error *e)
+/* CREATE TABLE IF NOT EXISTS the stream's table and sluice_units. */
+static sl_err create_tables(pg_sink *ps, sl_sink_error *e)
 {
-    if (ps->table_ready)
-        return SL_OK;
     sl_buf q;
     sl_buf_init(&q, 0);
     sl_err err = sl_buf_puts(&q, "CREATE TABLE IF NOT EXISTS ");
@@ -413,14 +409,10 @@ static sl_err ensure_table(pg_sink *ps, sl_sink_error *e)
             err = sl_buf_putc(&q, ')');
     }
     if (!err)
-        err = sl_buf_puts(&q, "; CREATE TABLE IF NOT EXISTS ");
-    if (!err)
-        err = put_ident(&q, ps->f->c.schema);
-    if (!err)
-        err = sl_buf_puts(&q, ".sluice_units (stream text NOT NULL, origin text NOT NULL DEFAULT "
-                              "'', row0 bigint NOT NULL, row1 bigint NOT NULL, committed_at "
-                              "timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (stream, origin, "
-                              "row0))");
+        err = sl_buf_printf(&q, "; CREATE TABLE IF NOT EXISTS %s (stream text NOT NULL, origin "
+                                "text NOT NULL DEFAULT '', row0 bigint NOT NULL, row1 bigint NOT "
+                                "NULL, committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY "
+                                "KEY (stream, origin, row0))", ps->units);
     if (!err)
         err = sl_buf_putc(&q, 0);
     if (err) {
@@ -428,34 +420,26 @@ static sl_err ensure_table(pg_sink *ps, sl_sink_error *e)
         snprintf(e->message, sizeof(e->message), "out of memory");
         return SL_NOMEM;
     }
+    err = exec_ok(ps, (const char *)q.ptr, e, "creating the table");
+    sl_buf_release(&q);
+    return err;
+}
+
+/* Creates the table (and sluice_units) if missing, and brings an older sluice_units up to date. */
+static sl_err ensure_table(pg_sink *ps, sl_sink_error *e)
+{
+    if (ps->table_ready)
+        return SL_OK;
     /* both there already: no CREATE at all (CREATE TABLE IF NOT EXISTS asks for CREATE on the
      * schema even when the table exists, so a role that may only write rows could not
-     * deliver) */
-    bool exist = false;
-    if (!err) {
-        sl_buf u;
-        sl_buf_init(&u, 0);
-        err = put_ident(&u, ps->f->c.schema);
-        if (!err)
-            err = sl_buf_puts(&u, ".sluice_units");
-        if (!err)
-            err = sl_buf_putc(&u, 0);
-        if (!err) {
-            const char *params[2] = {ps->table, (const char *)u.ptr};
-            PGresult *res = PQexecParams(ps->conn, "SELECT to_regclass($1) IS NOT NULL AND "
-                                         "to_regclass($2) IS NOT NULL", 2, NULL, params, NULL,
-                                         NULL, 0);
-            if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-                exist = !strcmp(PQgetvalue(res, 0, 0), "t");
-            PQclear(res); /* on error: CREATE IF NOT EXISTS says what is wrong */
-        }
-        sl_buf_release(&u);
-    }
-    if (!err && !exist)
-        err = exec_ok(ps, (const char *)q.ptr, e, "creating the table");
-    sl_buf_release(&q);
-    if (err == SL_NOMEM)
-        snprintf(e->message, sizeof(e->message), "out of memory");
+     * deliver); on error CREATE IF NOT EXISTS below says what is wrong */
+    const char *params[2] = {ps->table, ps->units};
+    PGresult *res = PQexecParams(ps->conn, "SELECT to_regclass($1) IS NOT NULL AND "
+                                 "to_regclass($2) IS NOT NULL", 2, NULL, params, NULL, NULL, 0);
+    bool exist = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                 !strcmp(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    sl_err err = exist ? SL_OK : create_tables(ps, e);
     if (!err)
         err = markers_upgrade(ps, e);
     if (!err)
@@ -512,6 +496,8 @@ static sl_err pg_begin(sl_unit_sink *s, const sl_unit *u, sl_sink_error *e)
     pg_abort(s);
     ps->u = *u;
     ps->u.stream = ps->stream;
+    if (!ps->u.origin)
+        ps->u.origin = "";
     sl_err err = unit_key(ps, u, e);
     if (!err)
         err = connect_pg(ps, e);
@@ -616,25 +602,11 @@ static sl_err pg_commit(sl_unit_sink *s, uint64_t row1, uint64_t rej1, sl_sink_e
     char r0[24], r1[24];
     snprintf(r0, sizeof(r0), "%" PRIu64, ps->u.row0);
     snprintf(r1, sizeof(r1), "%" PRIu64, row1);
-    const char *params[4] = {ps->stream, ps->u.origin ? ps->u.origin : "", r0, r1};
+    const char *params[4] = {ps->stream, ps->u.origin, r0, r1};
     char sql[9000];
-    sl_buf q;
-    sl_buf_init(&q, 0);
-    err = sl_buf_puts(&q, "INSERT INTO ");
-    if (!err)
-        err = put_ident(&q, ps->f->c.schema);
-    if (!err)
-        err = sl_buf_puts(&q, ".sluice_units (stream, origin, row0, row1) VALUES ($1, $2, $3, "
-                              "$4) ON CONFLICT DO NOTHING");
-    if (!err)
-        err = sl_buf_putc(&q, 0);
-    if (err) {
-        sl_buf_release(&q);
-        snprintf(e->message, sizeof(e->message), "out of memory");
-        return SL_NOMEM;
-    }
-    res = PQexecParams(ps->conn, (const char *)q.ptr, 4, NULL, params, NULL, NULL, 0);
-    sl_buf_release(&q);
+    snprintf(sql, sizeof(sql), "INSERT INTO %s (stream, origin, row0, row1) VALUES ($1, $2, $3, "
+             "$4) ON CONFLICT DO NOTHING", ps->units);
+    res = PQexecParams(ps->conn, sql, 4, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         pg_error(ps, e, "recording the unit", res);
         PQclear(res);
@@ -706,6 +678,16 @@ static sl_err make_names(pg_sink *ps, sl_sink_error *e)
     if (!err) {
         memcpy(ps->table, b.ptr, b.len);
         ps->table[b.len] = 0;
+        b.len = 0;
+        err = put_ident(&b, ps->f->c.schema);
+        if (!err)
+            err = sl_buf_puts(&b, ".sluice_units");
+        if (!err && b.len >= sizeof(ps->units))
+            err = SL_FULL;
+    }
+    if (!err) {
+        memcpy(ps->units, b.ptr, b.len);
+        ps->units[b.len] = 0;
         b.len = 0;
         for (size_t i = 0; !err && i < ps->schema->nfields; i++) {
             if (i)

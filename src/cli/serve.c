@@ -77,6 +77,7 @@ static const opt opts[] = {
     {"cache-bytes", "SLUICE_CACHE_BYTES", NULL, K_BYTES, OFF(cache_bytes), "memory for parsed rows waiting for the encoder; beyond it rows are re-read from the WAL (default 512M)"},
     {"wal-max-bytes", "SLUICE_WAL_MAX_BYTES", NULL, K_BYTES, OFF(wal_max_bytes), "WAL size limit: over it new requests get 429, uploads wait (default 8G)"},
     {"wal-segment-bytes", "SLUICE_WAL_SEGMENT_BYTES", NULL, K_BYTES, OFF(wal_segment_bytes), "WAL segment size (default 64M)"},
+    {"wal-spare-segments", "SLUICE_WAL_SPARE_SEGMENTS", NULL, K_INT, OFF(wal_spare_segments), "released WAL segments kept and overwritten by later ones instead of new files: appends and fsyncs cost less; up to N x the segment size of extra disk, given back when the disk fills (default 4; 0 = delete them)"},
     {"wal-sync", "SLUICE_WAL_SYNC", NULL, K_BOOL, OFF(wal_sync), "fdatasync the WAL before answering (default true; false is NOT durable, for benchmarks)"},
     {"wal-writeback", "SLUICE_WAL_WRITEBACK", NULL, K_BYTES, OFF(wal_writeback_bytes), "start writing the WAL out to disk every this many bytes, so the fsync that acknowledges a request waits for less (default 1M; 0 = only at fsync)"},
     {"wal-direct", "SLUICE_WAL_DIRECT", NULL, K_BOOL, OFF(wal_direct), "write request bodies (WAL records >= 128 KiB) with O_DIRECT where the file system supports it (default false: on the VMs we measured buffered writes were faster)"},

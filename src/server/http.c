@@ -13,8 +13,9 @@
  *      is how a running upload is slowed. A failure in the middle is remembered and the rest of
  *      the body is read and dropped (libmicrohttpd cannot answer before the body is read),
  *      up to max_body_bytes more, after which the connection is closed.
- *   3. end of body: the last piece, then the COMMIT record, then sl_wal_sync (group commit);
- *      only then 200 with the counts. Strict mode with a bad row: 422 and no COMMIT, so
+ *   3. end of body: the last piece, then the COMMIT record; the txn goes to its stream's lane
+ *      (which may encode it now but lets nothing of it out before it is durable), then
+ *      sl_wal_sync (group commit); only then 200 with the counts. Strict mode with a bad row: 422 and no COMMIT, so
  *      nothing of the request is ever delivered.
  * Requests that end early (client gone) are cleaned up in the completion callback.
  */
@@ -1027,10 +1028,9 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
             wal_error(r, err);
             return send_error(r, c, (unsigned)r->fail_status, r->code, r->hint, "%s", r->msg);
         }
-        err = sl_wal_sync(srv->wal, t->commit_lsn);
-        if (err)
-            sl_server_fatal(srv, "WAL fsync", err);
-        /* durable: hand it to the lane */
+        /* hand it to the lane now: it encodes while the fsync below runs, and waits for that
+         * fsync before anything of the txn leaves the server (stream.c wait_durable) */
+        uint64_t commit_lsn = t->commit_lsn;
         if (r->cached && r->npb == t->ndata) {
             t->batches = r->pb; /* npb == ndata: one batch per logged piece */
             t->pool_owner = r->st;
@@ -1050,7 +1050,10 @@ static enum MHD_Result finish_ingest(req *r, struct MHD_Connection *c)
         seq[2] = t->first_reject;
         seq[3] = t->nrejects;
         r->t = NULL;
-        sl_stream_push(r->st, t);
+        sl_stream_push(r->st, t); /* t is the lane's now */
+        err = sl_wal_sync(srv->wal, commit_lsn);
+        if (err)
+            sl_server_fatal(srv, "WAL fsync", err);
         if (r->inflight) {
             sl_server_inflight_del(srv, r->inflight_slot);
             r->inflight = false;

@@ -29,6 +29,7 @@
 #include "server/api.h"
 #include "sink/router.h"
 #include "util/log.h"
+#include "wal/wal_internal.h" /* test hooks (SLUICE_TEST_WAL_SYNC_DELAY_MS) */
 
 void sl_serve_config_default(sl_serve_config *c)
 {
@@ -47,6 +48,7 @@ void sl_serve_config_default(sl_serve_config *c)
     c->wal_segment_bytes = (uint64_t)64 << 20;
     c->wal_sync = true;
     c->wal_writeback_bytes = (uint64_t)1 << 20; /* see wal.c "Early write-back" */
+    c->wal_spare_segments = 4;                  /* see wal.c "Recycling" */
     c->wal_direct = false; /* measured slower here: see wal.c "Direct I/O" */
     c->max_body_bytes = (uint64_t)1 << 30;
     c->max_header_bytes = 16384;
@@ -140,6 +142,8 @@ static void collect(void *ctx)
     sl_wal_stats_get(srv->wal, &ws);
     sl_mseries_set(sl_mfamily_series0(srv->m_wal_bytes), (double)ws.bytes);
     sl_mseries_set(sl_mfamily_series0(srv->m_wal_segments), (double)ws.segments);
+    sl_mseries_set(sl_mfamily_series0(srv->m_wal_spares), (double)ws.spares);
+    sl_mseries_set(sl_mfamily_series0(srv->m_wal_recycled), (double)ws.recycled);
     sl_mseries_set(sl_mfamily_series0(srv->m_queue_rows), (double)sl_streams_queued_rows(srv));
     sl_mseries_set(sl_mfamily_series0(srv->m_rss), (double)sl_process_rss());
     sl_mseries_set(sl_mfamily_series0(srv->m_inflight), (double)atomic_load(&srv->active_requests));
@@ -203,6 +207,12 @@ static sl_err register_metrics(sl_server *srv)
                                          "Bytes in live WAL segments.", NULL, NULL, 0);
     srv->m_wal_segments = sl_metrics_family(m, SL_M_GAUGE, "sluice_wal_segments",
                                             "Live WAL segments.", NULL, NULL, 0);
+    srv->m_wal_spares = sl_metrics_family(m, SL_M_GAUGE, "sluice_wal_spare_segments",
+                                          "Released WAL segments kept on disk for reuse.", NULL,
+                                          NULL, 0);
+    srv->m_wal_recycled = sl_metrics_family(m, SL_M_COUNTER, "sluice_wal_recycled_segments_total",
+                                            "WAL segments started in a spare file instead of a new one.",
+                                            NULL, NULL, 0);
     srv->m_fsync = sl_metrics_family(m, SL_M_HISTOGRAM, "sluice_wal_fsync_duration_seconds",
                                      "WAL fdatasync latency (one per group commit).", NULL, NULL,
                                      0);
@@ -222,7 +232,7 @@ static sl_err register_metrics(sl_server *srv)
     if (!srv->m_rows || !srv->m_rejected || !srv->m_bytes || !srv->m_requests ||
         !srv->m_latency || !srv->m_throttled || !srv->m_flushes || !srv->m_files ||
         !srv->m_out_bytes || !srv->m_sink_fail || !srv->m_queue_rows || !srv->m_cache ||
-        !srv->m_wal_bytes || !srv->m_wal_segments || !srv->m_fsync || !srv->m_rss ||
+        !srv->m_wal_bytes || !srv->m_wal_segments || !srv->m_wal_spares || !srv->m_wal_recycled || !srv->m_fsync || !srv->m_rss ||
         !srv->m_inflight || !srv->m_lag || !srv->m_up || !srv->m_body_size)
         return SL_NOMEM;
     return sl_metrics_on_collect(m, collect, srv);
@@ -581,6 +591,7 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
     wo.no_sync = !cfg->wal_sync;
     wo.no_direct = !cfg->wal_direct;
     wo.writeback_bytes = cfg->wal_writeback_bytes;
+    wo.spare_segments = cfg->wal_spare_segments;
     /* a new log numbers its segments from the wall clock in ms: output names carry the segment
      * (part-{segment}-{first}-{last}), and row numbers restart at 0 in a new data directory, so
      * one publishing where an old one did (same S3 prefix, stream and day) would otherwise
@@ -601,6 +612,10 @@ sl_err sl_server_open(const sl_serve_config *cfg, sl_server **out, char *msg, si
                  rep.message[0] ? ": " : "", rep.message);
         goto fail;
     }
+    /* tests: slow fsyncs, to watch a request that is logged but not yet durable */
+    const char *sd = getenv("SLUICE_TEST_WAL_SYNC_DELAY_MS");
+    if (sd && *sd)
+        sl__wal_sync_delay(srv->wal, atoi(sd));
     /* after the WAL's lock on the directory: two processes never race for DATA/origin */
     if ((err = load_origin(srv, had_checkpoint, msg, msgn)))
         goto fail;

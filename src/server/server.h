@@ -73,6 +73,7 @@ typedef struct sl_serve_config {
     uint64_t wal_segment_bytes;
     bool wal_sync;              /* false: no fdatasync (benchmarks only; not durable) */
     uint64_t wal_writeback_bytes; /* early write-back of the WAL every N bytes (0: off) */
+    unsigned wal_spare_segments;  /* released WAL segments kept for reuse (see wal.c "Recycling") */
     bool wal_direct;            /* large WAL records with O_DIRECT where the file system allows */
     uint64_t max_body_bytes;    /* decoded body limit (413) */
     uint64_t max_header_bytes;  /* 431 */
@@ -218,7 +219,7 @@ struct sl_server {
     /* metrics */
     sl_mfamily *m_rows, *m_rejected, *m_bytes, *m_requests, *m_latency, *m_throttled, *m_reparsed;
     sl_mfamily *m_flushes, *m_files, *m_out_bytes, *m_sink_fail, *m_queue_rows, *m_rss;
-    sl_mfamily *m_wal_bytes, *m_wal_segments, *m_fsync, *m_body_size, *m_inflight, *m_cache;
+    sl_mfamily *m_wal_bytes, *m_wal_segments, *m_wal_spares, *m_wal_recycled, *m_fsync, *m_body_size, *m_inflight, *m_cache;
     sl_mfamily *m_lag, *m_up;
 
     void *http; /* http.c state */

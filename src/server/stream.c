@@ -86,6 +86,7 @@ struct sl_stream {
 
     /* lane-only state */
     uint64_t pos_row, pos_rej; /* next row / reject to append to the unit */
+    uint64_t taken_commit_lsn; /* COMMIT record of the last txn taken (durable before a flush) */
     sl_txn *retained, *retained_tail; /* processed txns not yet wholly flushed */
     sl_txn *current;                  /* the txn being processed: never dropped under it */
     sl_unit_sink *us; /* where the rows of each unit go (Parquet files by default) */
@@ -933,6 +934,17 @@ static void drop_retained(sl_stream *st)
     }
 }
 
+/* Request threads hand a txn to the lane as soon as its COMMIT record is appended, before the
+ * group-commit fsync that acknowledges it (so the lane encodes while the disk works); nothing of
+ * it may leave the server before that fsync. A failed fsync stops the server, as it does in the
+ * request thread. */
+static void wait_durable(sl_stream *st, uint64_t lsn)
+{
+    sl_err err = lsn ? sl_wal_sync(st->srv->wal, lsn) : SL_OK;
+    if (err)
+        sl_server_fatal(st->srv, "WAL fsync", err);
+}
+
 static sl_err unit_flush(sl_stream *st, sl_mseries *why)
 {
     if (!st->unit_open)
@@ -942,6 +954,8 @@ static sl_err unit_flush(sl_stream *st, sl_mseries *why)
     uint64_t row0 = st->unit_row0, rej0 = st->unit_rej0;
     sl_err err = SL_OK;
     const char *stage = "writing the checkpoint";
+    /* the unit's requests are durable before anything of it is (see wait_durable) */
+    wait_durable(st, st->taken_commit_lsn);
     /* the cut is recorded before anything of the unit can become visible */
     pthread_mutex_lock(&ckpt_mu);
     if (!st->has_intent) {
@@ -1307,6 +1321,10 @@ static bool want_reached(const sl_stream *st)
 
 static sl_err lane_txn(sl_stream *st, sl_txn *t)
 {
+    if (t->commit_lsn > st->taken_commit_lsn)
+        st->taken_commit_lsn = t->commit_lsn;
+    if (!st->us->staged) /* its rows may be delivered at once */
+        wait_durable(st, t->commit_lsn);
     uint64_t row_seq = t->first_row, rej_seq = t->first_reject;
     uint64_t row_end = t->first_row + t->nrows, rej_end = t->first_reject + t->nrejects;
     sl_err err = SL_OK;
@@ -1495,6 +1513,8 @@ static void *lane_main(void *arg)
                 sl_log(SL_LOG_ERROR, "lane failed; will retry from the WAL",
                        SL_KS("stream", st->name), SL_KS("error", d));
             }
+            if (err == SL_NOSPACE) /* the WAL's spare segments hold disk space: give it back */
+                (void)sl_wal_drop_spares(srv->wal);
             lane_backoff(st);
             lane_rewind(st);
             pthread_mutex_lock(&st->mu);

@@ -720,6 +720,7 @@ static sl_err ch_create(sl_unit_sink_factory *f, const char *stream, const sl_sc
     s->base.kind = "clickhouse";
     s->base.begin = ch_begin;
     s->base.rows = ch_rows;
+    s->base.staged = true; /* rows buffered, INSERTed at commit */
     s->base.rejects = NULL;
     s->base.commit = ch_commit;
     s->base.abort = ch_abort;

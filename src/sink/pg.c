@@ -744,6 +744,7 @@ static sl_err pg_create(sl_unit_sink_factory *f, const char *stream, const sl_sc
     ps->base.kind = "postgres";
     ps->base.begin = pg_begin;
     ps->base.rows = pg_rows;
+    ps->base.staged = true; /* COPY inside a transaction committed at commit */
     ps->base.rejects = NULL; /* dead letters stay files */
     ps->base.commit = pg_commit;
     ps->base.abort = pg_abort;

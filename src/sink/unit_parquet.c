@@ -457,6 +457,7 @@ static sl_err pq_create(sl_unit_sink_factory *f, const char *stream, const sl_sc
     ps->base.kind = ((pq_factory *)f)->files->kind;
     ps->base.begin = pq_begin;
     ps->base.rows = pq_rows;
+    ps->base.staged = true; /* a staged file, published at commit */
     ps->base.rejects = NULL; /* the lane's dead-letter files */
     ps->base.commit = pq_commit;
     ps->base.abort = pq_abort;

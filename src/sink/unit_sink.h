@@ -64,6 +64,11 @@ struct sl_unit_sink {
     void (*abort)(sl_unit_sink *s);
     void (*destroy)(sl_unit_sink *s);
     uint64_t committed_bytes; /* bytes the last commit wrote (metrics), 0 if unknown */
+    /* true: nothing of a unit leaves the server before commit() (a staged file, an open
+     * transaction, a buffer), so the lane may hand it rows of requests whose COMMIT record is
+     * not yet durable (encoding overlaps the request's fsync) and waits for that fsync before
+     * commit; false: rows() may deliver at once, so the lane waits before rows() */
+    bool staged;
 };
 
 typedef struct sl_unit_sink_factory sl_unit_sink_factory;

@@ -2,7 +2,8 @@
  *
  * Files. One directory holds the segments `<16 lower-case hex digits>.wal` (the segment number,
  * consecutive from opts.first_segment, default 1), new segments being born as `<name>.tmp` (removed by recovery),
- * quarantined ones as `<name>.corrupt[.N]` (ignored), and nothing else we touch. The
+ * released segments kept for reuse as `<name>.spare` (see "Recycling"), quarantined ones as
+ * `<name>.corrupt[.N]` (ignored), and nothing else we touch. The
  * directory is flock()ed while open. Segment N+1 starts with the LSN after the last record of
  * segment N; records are never split across segments.
  *
@@ -74,6 +75,25 @@
  * time spent in fdatasync per run 0.91 s without, 0.74 s with 1 MiB, 0.69 s with 256 KiB;
  * PostgreSQL's WAL writer does the same by default (wal_writer_flush_after = 1MB).
  *
+ * Recycling. With opts.spare_segments, sl_wal_release renames released segments to NAME.spare
+ * (up to that many; the rest are deleted) and rotation starts the next segment in a spare file
+ * (the most recently released) instead of a new one: write the new header over the old one,
+ * extend the preallocation, fdatasync, rename to the new segment's name, fsync the directory.
+ * The old records behind the header stay until overwritten; they carry this log's id but LSNs
+ * below every LSN the new segment will hold (a spare was released, so all its records were
+ * durable and below durable_lsn, and LSNs are never handed out twice), so after a crash
+ * recovery sees them exactly like a torn tail: a record with a lower LSN than expected is
+ * garbage, and the search for a later valid record wants LSN >= expected. Closed segments are
+ * cut to their written end at rotation and the active one at close, as before, so no stale
+ * bytes survive in a closed segment. Why (measured on our 2-core VMs, buffered 512 MiB in 1 MiB
+ * writes): writing into a new file costs 0.30-1.13 CPU-s (every page-cache page is a fresh
+ * allocation, and on these VMs memory the guest has not touched for a few seconds faults in
+ * the hypervisor too), overwriting a file whose pages are cached 0.04 s; and the blocks are
+ * already written, so fdatasync has no unwritten extents to convert (8.3-9.4 vs 10.3-11.5 ms per
+ * 8 MiB request). PostgreSQL recycles its WAL segments for the same reasons. Spares cost disk
+ * (up to spare_segments x segment_bytes, outside max_bytes); an append that runs out of space
+ * deletes them and tries once more; sl_wal_drop_spares lets other writers on the same disk do so.
+ *
  * Threads and locks. Lock order: release_mu -> mu. `mu` guards every mutable field below
  * (segment list, active file, LSNs, counters); it is held during write(2) of a record and
  * during rotation, but not during the group-commit fdatasync, reads (pread) or unlink. The
@@ -127,6 +147,12 @@ typedef struct seg_file {
     uint64_t synced_end; /* written end at the last fdatasync (for on_sync's byte count) */
 } seg_file;
 
+/* A released segment kept for reuse: NAME.spare. */
+typedef struct {
+    uint64_t number;
+    uint64_t size;
+} spare_info;
+
 /* One live segment. The last one is the active segment. */
 typedef struct {
     uint64_t number;
@@ -152,6 +178,14 @@ struct sl_wal {
     uint64_t next_lsn;
     uint64_t durable_lsn;
     uint64_t total_bytes;
+    spare_info *spares; /* opts.spare_segments entries; the last one is reused first */
+    size_t nspares;
+    /* under release_mu: segments renamed to spares whose new names are not yet durable (the
+     * directory fsync at the end of sl_wal_release); only then may rotation write into them,
+     * or a crash could leave a file under its old segment name with another segment's header */
+    spare_info *pending;
+    size_t npending;
+    uint64_t recycled;
     bool syncing; /* a leader is in fdatasync */
     /* direct I/O (see above); direct == (active->dfd >= 0) */
     bool direct;
@@ -167,6 +201,7 @@ struct sl_wal {
     atomic_int fail_sync_after;
     atomic_int fail_write_after;
     atomic_int fail_write_err;
+    atomic_int sync_delay_ms;
 };
 
 static const uint8_t zero_pad[8];
@@ -748,13 +783,15 @@ static int fsync_dir(sl_wal *w, double *secs)
     return do_sync(w, w->dirfd, true, secs);
 }
 
-/* Creates segment `number` holding only its header: written and fsynced as NAME.tmp, then
- * renamed and the directory fsynced. *fsync_failed tells a failed fsync (the log is broken)
- * from errors that leave nothing behind. */
-static sl_err seg_create(sl_wal *w, uint64_t number, uint64_t first_lsn, seg_file **out,
-                         double *secs, bool *fsync_failed)
+/* Starts segment `number` holding only its header (as far as recovery can tell): in a new file
+ * NAME.tmp, or (spare != NULL) in that spare file, whose old records stay behind the header
+ * (see "Recycling"): header written, preallocated, fsynced, renamed to NAME, directory fsynced.
+ * *fsync_failed tells a failed fsync (the log is broken) from errors that leave nothing behind
+ * (the temp or spare file is removed). */
+static sl_err seg_start(sl_wal *w, const spare_info *spare, uint64_t number, uint64_t first_lsn,
+                        seg_file **out, double *secs, bool *fsync_failed)
 {
-    char name[NAME_LEN], tmp[NAME_LEN];
+    char name[NAME_LEN], from[NAME_LEN];
     uint8_t h[SL__WAL_SEG_HDR];
     sl_err err;
     int e;
@@ -767,10 +804,16 @@ static sl_err seg_create(sl_wal *w, uint64_t number, uint64_t first_lsn, seg_fil
         return SL_NOMEM;
     f->dfd = -1;
     seg_name(name, number, "");
-    seg_name(tmp, number, ".tmp");
-    f->fd = openat(w->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (spare)
+        seg_name(from, spare->number, ".spare");
+    else
+        seg_name(from, number, ".tmp");
+    f->fd = openat(w->dirfd, from, spare ? O_RDWR | O_CLOEXEC : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+                   0644);
     if (f->fd < 0) {
         err = err_from_write(errno);
+        if (spare)
+            goto out_unlink;
         goto out_free;
     }
     seg_hdr_encode(h, number, first_lsn, w->log_id);
@@ -781,6 +824,9 @@ static sl_err seg_create(sl_wal *w, uint64_t number, uint64_t first_lsn, seg_fil
         goto out_unlink;
     }
     f->size = SEG_HDR;
+    struct stat sb;
+    if (spare && fstat(f->fd, &sb) == 0 && (uint64_t)sb.st_size > f->size)
+        f->size = (uint64_t)sb.st_size;
     f->number = number;
     f->refs = 1;
     f->synced_end = SEG_HDR;
@@ -790,7 +836,7 @@ static sl_err seg_create(sl_wal *w, uint64_t number, uint64_t first_lsn, seg_fil
         err = SL_IO;
         goto out_unlink;
     }
-    if (renameat(w->dirfd, tmp, w->dirfd, name) != 0) {
+    if (renameat(w->dirfd, from, w->dirfd, name) != 0) {
         err = err_from_write(errno);
         goto out_unlink;
     }
@@ -802,7 +848,9 @@ static sl_err seg_create(sl_wal *w, uint64_t number, uint64_t first_lsn, seg_fil
     *out = f;
     return SL_OK;
 out_unlink:
-    unlinkat(w->dirfd, tmp, 0);
+    unlinkat(w->dirfd, from, 0);
+    if (f->fd < 0)
+        goto out_free;
 out_close:
     close(f->fd);
 out_free:
@@ -823,6 +871,19 @@ static sl_err segs_reserve(sl_wal *w, size_t extra)
     w->segs = s;
     w->segs_cap = cap;
     return SL_OK;
+}
+
+/* Deletes every spare (mu held; out of space). Returns how many went. */
+static size_t drop_spares_locked(sl_wal *w)
+{
+    size_t n = 0;
+    while (w->nspares) {
+        char name[NAME_LEN];
+        seg_name(name, w->spares[--w->nspares].number, ".spare");
+        if (unlinkat(w->dirfd, name, 0) == 0)
+            n++;
+    }
+    return n;
 }
 
 static void set_broken_locked(sl_wal *w)
@@ -866,9 +927,18 @@ static sl_err rotate_locked(sl_wal *w, double *secs, uint64_t *bytes)
         pthread_cond_broadcast(&w->sync_cv);
     }
     seg_file *f;
-    bool fsync_failed;
+    bool fsync_failed = false;
     double s = 0;
-    err = seg_create(w, old->number + 1, w->next_lsn, &f, &s, &fsync_failed);
+    err = SL_IO;
+    while (err && !fsync_failed && w->nspares) {
+        /* a spare that cannot be used is dropped (seg_start removed it); try the next one */
+        spare_info sp = w->spares[--w->nspares];
+        err = seg_start(w, &sp, old->number + 1, w->next_lsn, &f, &s, &fsync_failed);
+        if (!err)
+            w->recycled++;
+    }
+    if (err && !fsync_failed)
+        err = seg_start(w, NULL, old->number + 1, w->next_lsn, &f, &s, &fsync_failed);
     w->fsync_seconds += s;
     if (err) {
         if (fsync_failed || err == SL_IO)
@@ -899,7 +969,22 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Segment numbers in the directory, sorted; removes leftover NAME.tmp files. */
+/* Keeps spare file `name` (number `num`) while there is room for it, else deletes it. */
+static sl_err spare_found(sl_wal *w, const char *name, uint64_t num, size_t *dropped)
+{
+    struct stat sb;
+    if (w->nspares < w->o.spare_segments && fstatat(w->dirfd, name, &sb, 0) == 0) {
+        w->spares[w->nspares++] = (spare_info){num, (uint64_t)sb.st_size};
+        return SL_OK;
+    }
+    if (unlinkat(w->dirfd, name, 0) != 0 && errno != ENOENT)
+        return SL_IO;
+    (*dropped)++;
+    return SL_OK;
+}
+
+/* Segment numbers in the directory, sorted; removes leftover NAME.tmp files; keeps up to
+ * opts.spare_segments NAME.spare files in w->spares and deletes the others. */
 static sl_err list_dir(sl_wal *w, uint64_t **out, size_t *count, sl_wal_recovery *rep)
 {
     int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -911,7 +996,7 @@ static sl_err list_dir(sl_wal *w, uint64_t **out, size_t *count, sl_wal_recovery
         return SL_IO;
     }
     uint64_t *nums = NULL;
-    size_t n = 0, cap = 0, removed = 0;
+    size_t n = 0, cap = 0, removed = 0, spares_dropped = 0;
     sl_err err = SL_OK;
     struct dirent *de;
     errno = 0;
@@ -935,6 +1020,10 @@ static sl_err list_dir(sl_wal *w, uint64_t **out, size_t *count, sl_wal_recovery
                 break;
             }
             removed++;
+        } else if (strlen(de->d_name) == 26 && parse_name(de->d_name, ".spare", &num)) {
+            err = spare_found(w, de->d_name, num, &spares_dropped);
+            if (err)
+                break;
         }
         errno = 0;
     }
@@ -947,6 +1036,9 @@ static sl_err list_dir(sl_wal *w, uint64_t **out, size_t *count, sl_wal_recovery
     }
     if (removed)
         msg(rep, "removed %zu leftover temp file(s)", removed);
+    if (spares_dropped)
+        msg(rep, "deleted %zu spare segment(s) over the limit of %" PRIu32, spares_dropped,
+            w->o.spare_segments);
     if (n)
         qsort(nums, n, sizeof(*nums), cmp_u64);
     *out = nums;
@@ -1173,6 +1265,8 @@ static void wal_free(sl_wal *w)
     pthread_mutex_destroy(&w->release_mu);
     pthread_cond_destroy(&w->sync_cv);
     free(w->segs);
+    free(w->spares);
+    free(w->pending);
     free(w->dir_copy);
     free(w->tail);
     free(w->bounce);
@@ -1188,6 +1282,13 @@ static sl_err recover(sl_wal *w, sl_wal_recovery *rep)
     sl_err err = list_dir(w, &nums, &n, rep);
     if (err)
         return err;
+    double secs = 0;
+    /* a spare renamed just before a crash of the process (not of the machine) may not have a
+     * durable name yet: make it so before rotation writes another segment's header into it */
+    if (w->nspares && fsync_dir(w, &secs) != 0) {
+        err = SL_IO;
+        goto out;
+    }
     err = segs_reserve(w, n + 1);
     if (err)
         goto out;
@@ -1247,7 +1348,6 @@ static sl_err recover(sl_wal *w, sl_wal_recovery *rep)
         }
     }
 
-    double secs = 0;
     if (w->nsegs == 0) {
         /* a new log (or everything quarantined): new id, LSNs from 1 */
         if (getrandom(&w->log_id, sizeof(w->log_id), 0) != (ssize_t)sizeof(w->log_id))
@@ -1257,7 +1357,7 @@ static sl_err recover(sl_wal *w, sl_wal_recovery *rep)
         if (number >= LSN_LIMIT)
             number = 1;
         bool fsync_failed;
-        err = seg_create(w, number, 1, &w->active, &secs, &fsync_failed);
+        err = seg_start(w, NULL, number, 1, &w->active, &secs, &fsync_failed);
         if (err)
             goto out;
         w->segs[w->nsegs++] = (seg_info){number, 1, SEG_HDR};
@@ -1347,6 +1447,7 @@ sl_err sl_wal_open(const sl_wal_opts *o, sl_wal **out, sl_wal_recovery *rep)
     atomic_init(&w->fail_sync_after, -1);
     atomic_init(&w->fail_write_after, -1);
     atomic_init(&w->fail_write_err, 0);
+    atomic_init(&w->sync_delay_ms, 0);
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->release_mu, NULL);
     pthread_cond_init(&w->sync_cv, NULL);
@@ -1376,6 +1477,11 @@ sl_err sl_wal_open(const sl_wal_opts *o, sl_wal **out, sl_wal_recovery *rep)
         (posix_memalign((void **)&w->tail, DIO_BLK, DIO_BLK) ||
          posix_memalign((void **)&w->bounce, DIO_BLK, DIO_BOUNCE))) {
         w->tail = w->bounce = NULL; /* (posix_memalign leaves them alone on failure) */
+    }
+    if (w->o.spare_segments && (!(w->spares = calloc(w->o.spare_segments, sizeof(*w->spares))) ||
+                                !(w->pending = calloc(w->o.spare_segments, sizeof(*w->pending))))) {
+        err = SL_NOMEM;
+        goto out_free;
     }
     err = recover(w, rep);
     if (err)
@@ -1433,6 +1539,7 @@ sl_err sl_wal_append(sl_wal *w, uint8_t type, const struct iovec *iov, int iovcn
     sl_err err = SL_OK;
 
     pthread_mutex_lock(&w->mu);
+again:
     if (w->broken) {
         err = SL_IO;
         goto out_unlock;
@@ -1483,6 +1590,11 @@ sl_err sl_wal_append(sl_wal *w, uint8_t type, const struct iovec *iov, int iovcn
         if (err == SL_NOSPACE && ftruncate(w->active->fd, (off_t)off) == 0) {
             if (w->active->size > off)
                 w->active->size = off;
+            /* the spares hold disk space: give it back and try once more */
+            if (drop_spares_locked(w)) {
+                err = SL_OK;
+                goto again;
+            }
         } else {
             err = SL_IO;
             set_broken_locked(w);
@@ -1553,6 +1665,12 @@ sl_err sl_wal_sync(sl_wal *w, uint64_t lsn)
     pthread_mutex_unlock(&w->mu);
 
     double secs = 0;
+    int delay = atomic_load(&w->sync_delay_ms);
+    if (delay > 0) {
+        struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
     int e = skip ? 0 : do_sync(w, f->fd, false, &secs);
 
     pthread_mutex_lock(&w->mu);
@@ -1602,13 +1720,18 @@ sl_err sl_wal_release(sl_wal *w, uint64_t lsn)
         memmove(w->segs, w->segs + 1, (w->nsegs - 1) * sizeof(*w->segs));
         w->nsegs--;
         w->total_bytes -= s.end;
+        /* only this function adds spares, under release_mu: the room checked here stays */
+        bool keep = w->nspares + w->npending < w->o.spare_segments;
         pthread_mutex_unlock(&w->mu);
 
         /* oldest first, so a crash leaves a contiguous suffix; a file that fails to go away
          * is still a valid first segment for the next recovery */
-        char name[NAME_LEN];
+        char name[NAME_LEN], spare[NAME_LEN];
         seg_name(name, s.number, "");
-        if (unlinkat(w->dirfd, name, 0) != 0 && errno != ENOENT) {
+        seg_name(spare, s.number, ".spare");
+        if (keep && renameat(w->dirfd, name, w->dirfd, spare) == 0)
+            w->pending[w->npending++] = (spare_info){s.number, s.end};
+        else if (unlinkat(w->dirfd, name, 0) != 0 && errno != ENOENT) {
             err = SL_IO;
             break;
         }
@@ -1621,9 +1744,14 @@ sl_err sl_wal_release(sl_wal *w, uint64_t lsn)
         if (e) {
             set_broken_locked(w);
             err = SL_IO;
-        } else if (!w->o.no_sync) {
-            w->fsyncs++;
-            w->fsync_seconds += secs;
+        } else {
+            if (!w->o.no_sync) {
+                w->fsyncs++;
+                w->fsync_seconds += secs;
+            }
+            for (size_t i = 0; i < w->npending; i++)
+                w->spares[w->nspares++] = w->pending[i];
+            w->npending = 0;
         }
         pthread_mutex_unlock(&w->mu);
     }
@@ -1772,15 +1900,35 @@ void sl_wal_stats_get(sl_wal *w, sl_wal_stats *st)
     st->bytes = w->total_bytes;
     st->segments = w->nsegs;
     st->active_segment = w->active->number;
+    st->spares = w->nspares;
+    st->spare_bytes = 0;
+    for (size_t i = 0; i < w->nspares; i++)
+        st->spare_bytes += w->spares[i].size;
+    st->recycled = w->recycled;
     st->fsyncs = w->fsyncs;
     st->fsync_seconds = w->fsync_seconds;
     st->broken = w->broken;
     pthread_mutex_unlock(&w->mu);
 }
 
+size_t sl_wal_drop_spares(sl_wal *w)
+{
+    if (!w)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    size_t n = drop_spares_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
 void sl__wal_fail_sync(sl_wal *w, int after)
 {
     atomic_store(&w->fail_sync_after, after < 0 ? -1 : after);
+}
+
+void sl__wal_sync_delay(sl_wal *w, int ms)
+{
+    atomic_store(&w->sync_delay_ms, ms);
 }
 
 void sl__wal_no_prealloc(bool off)

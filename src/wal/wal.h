@@ -34,6 +34,7 @@ typedef struct {
     bool no_direct;           /* write with the page cache even where O_DIRECT works (see wal.c "Direct I/O") */
     uint64_t writeback_bytes; /* start the write-back of buffered appends (sync_file_range) each time this many bytes are written, so the next fdatasync finds little left to do (see wal.c "Early write-back"; 0 = off) */
     uint64_t first_segment;   /* number of a new log's first segment (0 = 1); the server uses the wall clock in ms, so a new data directory's segments (and the object names derived from them) never repeat an old one's */
+    uint32_t spare_segments;  /* released segments kept (renamed NAME.spare) and overwritten as later segments instead of creating new files: their blocks are allocated and their pages cached (see wal.c "Recycling"; 0 = delete released segments) */
     bool quarantine;          /* on mid-log corruption: rename the bad segment to NAME.corrupt, keep the valid prefix, and open anyway (reported in sl_wal_recovery) instead of failing */
     void (*on_sync)(void *ctx, double seconds, uint64_t bytes); /* called after every fdatasync (metrics), from the syncing thread; may be NULL */
     void *ctx;
@@ -96,12 +97,19 @@ SL_NODISCARD sl_err sl_wal_release(sl_wal *wal, uint64_t lsn);
  * SL_INVALID if loc is not inside a live segment (e.g. released). */
 SL_NODISCARD sl_err sl_wal_read(sl_wal *wal, const sl_wal_loc *loc, uint64_t lsn, void *buf);
 
+/* Deletes the spare segments (see sl_wal_opts.spare_segments) to free their disk space, e.g.
+ * when another writer on the same file system ran out of space. Returns how many were deleted. */
+size_t sl_wal_drop_spares(sl_wal *wal);
+
 typedef struct {
     uint64_t next_lsn;      /* LSN the next append gets */
     uint64_t durable_lsn;   /* highest LSN known durable */
     uint64_t bytes;         /* total size of live segments */
     uint64_t segments;
     uint64_t active_segment;
+    uint64_t spares;        /* released segments kept for reuse (not in `bytes`) */
+    uint64_t spare_bytes;   /* their size on disk */
+    uint64_t recycled;      /* segments started in a spare file since open */
     uint64_t fsyncs;
     bool direct;            /* the active segment is written with O_DIRECT */
     double fsync_seconds;   /* total time in fdatasync */

@@ -25,4 +25,8 @@ void sl__wal_fail_write(sl_wal *wal, int after, int err);
  * what preallocation buys (bench/wal_bench.c). */
 void sl__wal_no_prealloc(bool off);
 
+/* Tests: every group-commit fdatasync first sleeps this many ms (0: off), so a test can look at
+ * what the server does while a request is appended but not yet durable. */
+void sl__wal_sync_delay(sl_wal *wal, int ms);
+
 #endif

@@ -254,6 +254,30 @@ print(sorted(json.loads(json.loads(l)["payload"])["id"] for l in sys.stdin))')" 
 stop_server
 mock_stop b
 
+# ---- nothing leaves before the request is durable ----
+# The lane takes a request as soon as its COMMIT record is written, before the fsync that
+# acknowledges it; Kafka's rows() sends at once, so the lane waits for that fsync first. With
+# every group-commit fsync slowed to 1.5 s, each message is created (producer timestamp) at
+# least ~1.5 s after the request was sent; then each row arrives once.
+KP6=$(free_port)
+mock_start b --port "$KP6" || exit 1
+SLUICE_SINK=kafka KAFKA_BROKERS=127.0.0.1:$KP6 SLUICE_TEST_WAL_SYNC_DELAY_MS=1500 start_server "$T/d6" --flush-interval 0.05 || exit 1
+t0=$(date +%s%3N)
+r=$(printf 'id,name\n1,a\n2,b\n3,c\n' | curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/csv' \
+  --data-binary @- "$URL/v1/streams/slow/ingest")
+check "slow fsync: acknowledged" eq "$r" 200
+has3s() { [ "$(topic_json "127.0.0.1:$KP6" slow | wc -l)" = 3 ]; }
+wait_for 30 has3s
+r=$(topic_json "127.0.0.1:$KP6" slow | python3 -c '
+import json, sys
+ms = [json.loads(l) for l in sys.stdin]
+ids = sorted(json.loads(m["payload"])["id"] for m in ms)
+early = min(m["ts"] for m in ms) - '"$t0"'
+print(ids, "after the fsync" if early >= 1400 else "only %d ms after the request" % early)')
+check "Kafka: each row once, no message before the request was durable" eq "$r" "[1, 2, 3] after the fsync"
+stop_server
+mock_stop b
+
 # ---- bad configuration is refused with a reason ----
 r=$(SLUICE_SINK=kafka KAFKA_PROPERTIES='no.such.property=1' "$SLUICE" serve --data-dir "$T/d3" 2>&1)
 check "unknown librdkafka property -> exit 2 with the reason" contains "$r" 'No such configuration property: "no.such.property"'

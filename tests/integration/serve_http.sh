@@ -393,5 +393,52 @@ start_server "$D10" || exit 1
 stop_server
 check "a data directory of an older sluice gets ''" eq "$(cat "$D10/origin")" ""
 
+# A request goes to its lane as soon as its COMMIT record is written, before the fsync that
+# acknowledges it (the lane encodes meanwhile), but nothing of it may be published before that
+# fsync: with every group-commit fsync slowed to 1.5 s and a 50 ms flush interval, no file holds
+# its rows and the stream reports nothing committed until the answer; then they are there.
+D11=$T/d11
+mkdir -p "$D11"
+SLUICE_TEST_WAL_SYNC_DELAY_MS=1500 start_server "$D11" --flush-interval 0.05 || exit 1
+curl -s -o "$T/slow.json" -w '%{http_code}' -H 'Content-Type: text/csv' \
+  --data-binary $'id\n1\n2\n3\n' "$URL/ingest" >"$T/slow.code" &
+CP=$!
+sleep 0.8
+files=$(find "$D11/out" -name '*.parquet' 2>/dev/null | wc -l)
+committed=$(curl -s "$URL/v1/streams/default" | jq -r '.rows.next, .rows.committed' | tr '\n' ' ')
+wait "$CP"
+check "logged, not yet durable: rows numbered, no file, nothing committed ($files file(s), next/committed $committed)" \
+  eq "$files:$committed" "0:3 0 "
+check "then acknowledged" eq "$(cat "$T/slow.code")" 200
+committed=$(curl -s "$URL/v1/streams/default?wait_rows=3&timeout=10" | jq -r .rows.committed)
+stop_server
+check "and published once durable ($committed committed, $(parquet_rows "$D11") in files)" \
+  eq "$committed:$(parquet_rows "$D11")" "3:3"
+
+# Released WAL segments are kept as spares (at most --wal-spare-segments) and later segments are
+# written into them: same rows out, fewer new files.
+D12=$T/d12
+mkdir -p "$D12"
+start_server "$D12" --flush-interval 3600 --chunk-bytes 64K --wal-segment-bytes 1M --wal-spare-segments 2 || exit 1
+seq 1 100000 | sed '1i id' >"$T/ids.csv" # ~590 KB
+post_ids() { curl -s -o /dev/null -w '%{http_code} ' -H 'Content-Type: text/csv' --data-binary @"$T/ids.csv" "$URL/ingest"; }
+codes=$(for _ in 1 2 3 4 5; do post_ids; done)
+curl -s -o /dev/null "$URL/v1/streams/default?wait_rows=500000&timeout=30"
+spares=$(find "$D12/wal" -name '*.wal.spare' | wc -l)
+m=$(curl -s "$URL/metrics")
+metric=$(awk '/^sluice_wal_spare_segments /{print $2}' <<<"$m")
+check "5 requests, then a flush: released segments kept as spares, at most 2 ($codes; $spares files, metric $metric)" \
+  eq "$spares:$metric" "2:2"
+codes=$(for _ in 1 2 3; do post_ids; done)
+curl -s -o /dev/null "$URL/v1/streams/default?wait_rows=800000&timeout=30"
+recycled=$(curl -s "$URL/metrics" | awk '/^sluice_wal_recycled_segments_total /{print $2}')
+check "later segments were written into the spares ($codes; sluice_wal_recycled_segments_total $recycled)" \
+  [ "${recycled:-0}" -ge 2 ]
+stop_server
+check "every row delivered once" eq "$(parquet_rows "$D12")" 800000
+start_server "$D12" --wal-spare-segments 1 || exit 1
+stop_server
+check "a lower limit at start deletes the extra spares" eq "$(find "$D12/wal" -name '*.wal.spare' | wc -l)" 1
+
 echo "# $n checks, $fails failed"
 [ "$fails" -eq 0 ]

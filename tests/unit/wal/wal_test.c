@@ -115,11 +115,13 @@ static void flip_byte(const char *path, uint64_t off)
     free(p);
 }
 
-/* The whole suite runs three times: with direct I/O where the file system allows it (the
- * default), buffered (opts.no_direct), and buffered with early write-back every 4 KiB
- * (opts.writeback_bytes: sync_file_range after appends, across rotations and failures). */
+/* The whole suite runs four times: with direct I/O where the file system allows it (the
+ * default), buffered (opts.no_direct), buffered with early write-back every 4 KiB
+ * (opts.writeback_bytes: sync_file_range after appends, across rotations and failures), and
+ * that again with released segments kept as spares and reused (opts.spare_segments). */
 static bool g_no_direct;
 static uint64_t g_writeback;
+static uint32_t g_spares;
 
 static sl_wal_opts opts_for(const char *dir, uint64_t segment_bytes, bool no_sync)
 {
@@ -130,6 +132,7 @@ static sl_wal_opts opts_for(const char *dir, uint64_t segment_bytes, bool no_syn
     o.no_sync = no_sync;
     o.no_direct = g_no_direct;
     o.writeback_bytes = g_writeback;
+    o.spare_segments = g_spares;
     return o;
 }
 
@@ -614,6 +617,160 @@ static void test_rotation_release(void **state)
     replay_expect(w, &m, 0, first);
     uint64_t lsn = append_rec(w, &m, 4, 10, 999);
     assert_int_equal(lsn, m.n);
+    sl_wal_close(w);
+    free(m.v);
+    rm_tmpdir(dir);
+}
+
+/* Copies the regular files of `from` into `to`: what the disk would show if the machine stopped
+ * now with the page cache written out. */
+static void copy_dir_files(const char *from, const char *to)
+{
+    DIR *d = opendir(from);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char a[4200], b[4200];
+        snprintf(a, sizeof(a), "%s/%s", from, de->d_name);
+        snprintf(b, sizeof(b), "%s/%s", to, de->d_name);
+        size_t n;
+        uint8_t *p = read_file(a, &n);
+        write_file(b, p, n);
+        free(p);
+    }
+    closedir(d);
+}
+
+/* Index in m of the first record at or after segment `seg`. */
+static size_t first_in_segment(const model *m, uint64_t seg)
+{
+    size_t i = 0;
+    while (i < m->n && m->v[i].loc.segment < seg)
+        i++;
+    return i;
+}
+
+/* Released segments become spares and later segments are written into them (see wal.c
+ * "Recycling"): old records behind the new ones never come back, after a crash or a clean
+ * close, and the spares' number is bounded. */
+static void test_recycle(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    const uint64_t seg = 4096;
+    sl_wal_opts o = opts_for(dir, seg, false);
+    o.spare_segments = 2;
+    sl_wal *w = open_ok(&o, NULL);
+    model m = {0};
+    for (int i = 0; i < 60; i++)
+        append_rec(w, &m, 3, 200 + (size_t)(i * 53 % 300), (uint32_t)i);
+    sl_wal_stats st;
+    sl_wal_stats_get(w, &st);
+    assert_true(st.segments >= 5);
+    assert_int_equal(st.spares, 0);
+
+    /* release all but the active segment: two kept as spares, the others deleted */
+    assert_int_equal(sl_wal_release(w, UINT64_MAX), SL_OK);
+    sl_wal_stats_get(w, &st);
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(st.spares, 2);
+    assert_true(st.spare_bytes > 2 * SL__WAL_SEG_HDR && st.spare_bytes <= 2 * seg);
+    assert_int_equal(st.recycled, 0);
+    assert_int_equal(count_suffix(dir, ".spare"), 2);
+    assert_int_equal(count_suffix(dir, ".wal"), 1);
+
+    /* the next two segments are started in the spares, not in new files */
+    for (int i = 0; i < 400 && st.recycled < 2; i++) {
+        append_rec(w, &m, 5, 100 + (size_t)(i * 31 % 250), (uint32_t)(1000 + i));
+        sl_wal_stats_get(w, &st);
+    }
+    assert_int_equal(st.recycled, 2);
+    assert_int_equal(st.spares, 0);
+    assert_int_equal(count_suffix(dir, ".spare"), 0);
+    /* the active segment holds old records behind the new ones */
+    char p[4200];
+    seg_path(p, sizeof(p), dir, st.active_segment);
+    size_t n;
+    uint8_t *f = read_file(p, &n);
+    const rec_model *last = &m.v[m.n - 1];
+    assert_int_equal(last->loc.segment, st.active_segment);
+    uint64_t end = last->loc.offset + SL__WAL_REC_HDR + ((last->len + 7) & ~(size_t)7);
+    bool stale = false;
+    for (uint64_t i = end; i < n && !stale; i++)
+        stale = f[i] != 0;
+    free(f);
+    assert_true(stale);
+
+    /* a crash now: recovery keeps exactly the records written since, the old ones are a torn
+     * tail, and LSNs go on */
+    char *crash = make_tmpdir();
+    copy_dir_files(dir, crash);
+    sl_wal_opts oc = opts_for(crash, seg, false);
+    oc.spare_segments = 2;
+    sl_wal_recovery rep;
+    sl_wal *wc = open_ok(&oc, &rep);
+    size_t first = first_in_segment(&m, st.active_segment - st.segments + 1);
+    assert_int_equal(rep.records, m.n - first);
+    assert_true(rep.truncated_bytes > 0);
+    assert_null(strstr(rep.message, "corrupt"));
+    replay_expect(wc, &m, 0, first);
+    model mc = {0};
+    for (size_t i = first; i < m.n; i++)
+        model_push(&mc, m.v[i]);
+    assert_int_equal(append_rec(wc, &mc, 6, 64, 77), m.n + 1);
+    sl_wal_close(wc);
+    wc = open_ok(&oc, &rep);
+    assert_string_equal(rep.message, "");
+    replay_expect(wc, &mc, 0, 0);
+    sl_wal_close(wc);
+    free(mc.v);
+    rm_tmpdir(crash);
+
+    /* the live log reads and replays the same */
+    replay_expect(w, &m, 0, first);
+    read_expect(w, last);
+
+    /* a clean close leaves no old bytes in the active segment */
+    assert_int_equal(sl_wal_release(w, UINT64_MAX), SL_OK);
+    sl_wal_stats_get(w, &st);
+    assert_int_equal(st.spares, 2);
+    uint64_t active = st.active_segment;
+    sl_wal_close(w);
+    seg_path(p, sizeof(p), dir, active);
+    assert_int_equal(file_size(p), (long)end);
+    w = open_ok(&o, &rep);
+    assert_string_equal(rep.message, "");
+    sl_wal_stats_get(w, &st);
+    assert_int_equal(st.spares, 2); /* found again at open */
+    replay_expect(w, &m, 0, first_in_segment(&m, active));
+    sl_wal_close(w);
+
+    /* a lower limit deletes the spares over it, and says so */
+    o.spare_segments = 1;
+    w = open_ok(&o, &rep);
+    assert_non_null(strstr(rep.message, "spare segment(s) over the limit"));
+    sl_wal_stats_get(w, &st);
+    assert_int_equal(st.spares, 1);
+    assert_int_equal(count_suffix(dir, ".spare"), 1);
+    /* sl_wal_drop_spares gives their space back */
+    assert_int_equal(sl_wal_drop_spares(w), 1);
+    sl_wal_stats_get(w, &st);
+    assert_int_equal(st.spares, 0);
+    assert_int_equal(count_suffix(dir, ".spare"), 0);
+    sl_wal_close(w);
+
+    /* without spares (the default) released segments are deleted */
+    o.spare_segments = 0;
+    w = open_ok(&o, NULL);
+    for (int i = 0; i < 40; i++)
+        append_rec(w, &m, 3, 300, (uint32_t)(5000 + i));
+    assert_int_equal(sl_wal_release(w, UINT64_MAX), SL_OK);
+    sl_wal_stats_get(w, &st);
+    assert_int_equal(st.spares, 0);
+    assert_int_equal(count_suffix(dir, ".spare"), 0);
+    assert_int_equal(count_suffix(dir, ".wal"), 1);
     sl_wal_close(w);
     free(m.v);
     rm_tmpdir(dir);
@@ -1380,6 +1537,8 @@ static void run_concurrent(uint64_t segment_bytes, uint32_t delay_us, bool with_
            THREADS, per_thread, (unsigned long long)st.fsyncs,
            100.0 * (double)st.fsyncs / (double)total, st.fsync_seconds,
            with_release ? ", release running" : "");
+    if (with_release && g_spares) /* the releases fed spares and rotations used them */
+        assert_true(st.recycled > 0);
     /* every LSN was handed out exactly once */
     uint8_t *seen = calloc(total + 1, 1);
     for (int i = 0; i < THREADS; i++)
@@ -1516,6 +1675,7 @@ int main(void)
         cmocka_unit_test(test_first_segment),
         cmocka_unit_test(test_temp_removed),
         cmocka_unit_test(test_rotation_release),
+        cmocka_unit_test(test_recycle),
         cmocka_unit_test(test_max_bytes),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_zero_tail),
@@ -1536,5 +1696,8 @@ int main(void)
     failed += cmocka_run_group_tests_name("wal (buffered)", tests, NULL, NULL);
     g_writeback = 4096;
     failed += cmocka_run_group_tests_name("wal (buffered, early write-back)", tests, NULL, NULL);
+    g_spares = 3;
+    failed += cmocka_run_group_tests_name("wal (buffered, early write-back, spare segments)", tests,
+                                          NULL, NULL);
     return failed;
 }

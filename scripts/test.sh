@@ -62,14 +62,16 @@ tsan_convert() {
   return $rc
 }
 # the server under TSan: HTTP threads, group commit, lanes and the column pool, with several
-# streams at once, a flush by rows, by age and for commit waiters, and a graceful stop; then
+# streams at once, a flush by rows, by age and for commit waiters, small WAL segments released
+# into spares and reused while requests append, and a graceful stop; then
 # requests re-parsed from the WAL by helper threads (--cache-bytes 1)
 tsan_serve() {
   local t rc=0 port spid
   t=$(mktemp -d)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   TSAN_OPTIONS="halt_on_error=1 exitcode=66" build/tsan/sluice serve --listen "127.0.0.1:$port" \
-    --data-dir "$t/d" --batch-size 3000 --flush-interval 0.3 --chunk-bytes 16K >"$t/log" 2>&1 &
+    --data-dir "$t/d" --batch-size 3000 --flush-interval 0.3 --chunk-bytes 16K \
+    --wal-segment-bytes 256K --wal-spare-segments 2 >"$t/log" 2>&1 &
   spid=$!
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
   for s in a b c; do
@@ -83,6 +85,8 @@ tsan_serve() {
     curl -s -o /dev/null "http://127.0.0.1:$port/v1/streams/a?wait_rows=$w&timeout=2" &
   done
   wait $(jobs -p | grep -v "^$spid$") 2>/dev/null
+  curl -s "http://127.0.0.1:$port/metrics" | grep -q '^sluice_wal_recycled_segments_total [1-9]' ||
+    { echo "tsan_serve: no WAL segment was recycled"; rc=1; }
   kill -TERM "$spid"
   wait "$spid" || rc=$?
   for s in a b c; do
